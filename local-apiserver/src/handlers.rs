@@ -23,7 +23,7 @@ use crate::resource::{ResourceDef, Wire};
 use crate::schema::{self, FieldError};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::storage::{ObjectKey, Stored, Write};
-use crate::{App, discovery, events, meta, table, watch};
+use crate::{App, discovery, events, meta, watch};
 
 /// A request path resolved against the registry.
 #[derive(Debug)]
@@ -257,13 +257,12 @@ impl Call<'_> {
         let wire = self.wire_form(stored);
         let body = match rendering {
             Rendering::Json => wire,
-            Rendering::Table => table::table(
-                &self.def().columns,
-                &[&wire],
-                self.params.include_object,
-                self.now(),
-                json!({}),
-            ),
+            Rendering::Table => {
+                let metadata = json!({ "resourceVersion": meta::meta_str(&wire, "resourceVersion") });
+                self.def()
+                    .printer
+                    .table(&[&wire], self.params.include_object, self.now(), metadata)
+            }
         };
         let mut response = h::json_response(code, &body);
         for warning in &outcome.warnings {
@@ -332,13 +331,9 @@ impl Call<'_> {
                     .map(|(_, s)| s.value().map(|v| self.wire_form(v)))
                     .collect::<Result<_>>()?;
                 let refs: Vec<&Value> = objects.iter().collect();
-                let table = table::table(
-                    &def.columns,
-                    &refs,
-                    self.params.include_object,
-                    self.now(),
-                    list_meta,
-                );
+                let table = def
+                    .printer
+                    .table(&refs, self.params.include_object, self.now(), list_meta);
                 Ok(h::json_response(StatusCode::OK, &table))
             }
             Rendering::Json if def.wire == Wire::Native => Ok(h::bytes_response(

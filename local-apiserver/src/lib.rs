@@ -136,6 +136,7 @@ impl LocalApiServer {
             .route("/apis/{*rest}", any(handlers::grouped))
             .route("/openapi/v3", get(discovery::openapi_index))
             .route("/openapi/v3/{*path}", get(discovery::openapi_group_version))
+            .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
             .layer(middleware::from_fn_with_state(self.app.clone(), authenticate))
             .with_state(self.app.clone())
     }

@@ -7,7 +7,10 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
 
 use std::sync::Arc;
 
-use crate::table::Column;
+use serde_json::Value;
+
+use crate::events;
+use crate::table::{self, Column, IncludeObject};
 
 /// How objects of a resource are shaped on the wire compared with how they are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +19,30 @@ pub enum Wire {
     Native,
     /// `events.k8s.io/v1` Events, stored as core `v1` Events (as Kubernetes does) and converted on the way in and out.
     EventsV1,
+}
+
+/// How a resource is shown as a `Table` (what `kubectl get` prints).
+#[derive(Debug, Clone)]
+pub enum Printer {
+    /// A CRD's additionalPrinterColumns, after a Name column.
+    Columns(Vec<Column>),
+    /// Kubernetes' own Event columns.
+    Events,
+}
+
+impl Printer {
+    pub fn table(
+        &self,
+        objects: &[&Value],
+        include: IncludeObject,
+        now: jiff::Timestamp,
+        metadata: Value,
+    ) -> Value {
+        match self {
+            Printer::Columns(columns) => table::table(columns, objects, include, now, metadata),
+            Printer::Events => events::table(objects, include, now, metadata),
+        }
+    }
 }
 
 /// One served resource at one version.
@@ -32,7 +59,7 @@ pub struct ResourceDef {
     pub categories: Vec<String>,
     pub status_subresource: bool,
     pub schema: Option<JSONSchemaProps>,
-    pub columns: Vec<Column>,
+    pub printer: Printer,
     /// Field-selector paths accepted besides `metadata.name` and `metadata.namespace`.
     pub selectable_fields: Vec<String>,
     /// Resources that share a storage key are the same objects seen through different APIs.
@@ -102,19 +129,20 @@ impl ResourceDef {
                 categories: names.categories.clone().unwrap_or_default(),
                 status_subresource: v.subresources.as_ref().and_then(|s| s.status.as_ref()).is_some(),
                 schema: v.schema.as_ref().and_then(|s| s.open_api_v3_schema.clone()),
-                columns: v
-                    .additional_printer_columns
-                    .iter()
-                    .flatten()
-                    .map(|c| Column {
-                        name: c.name.clone(),
-                        type_: c.type_.clone(),
-                        format: c.format.clone(),
-                        description: c.description.clone(),
-                        priority: c.priority.unwrap_or(0),
-                        json_path: c.json_path.clone(),
-                    })
-                    .collect(),
+                printer: Printer::Columns(
+                    v.additional_printer_columns
+                        .iter()
+                        .flatten()
+                        .map(|c| Column {
+                            name: c.name.clone(),
+                            type_: c.type_.clone(),
+                            format: c.format.clone(),
+                            description: c.description.clone(),
+                            priority: c.priority.unwrap_or(0),
+                            json_path: c.json_path.clone(),
+                        })
+                        .collect(),
+                ),
                 selectable_fields: v
                     .selectable_fields
                     .iter()
@@ -141,7 +169,7 @@ impl ResourceDef {
             categories: vec![],
             status_subresource: false,
             schema: None,
-            columns: event_columns(".lastTimestamp", ".involvedObject.name", ".message"),
+            printer: Printer::Events,
             selectable_fields: [
                 "involvedObject.kind",
                 "involvedObject.namespace",
@@ -168,7 +196,6 @@ impl ResourceDef {
         ResourceDef {
             group: "events.k8s.io".into(),
             version: "v1".into(),
-            columns: event_columns(".deprecatedLastTimestamp", ".regarding.name", ".note"),
             selectable_fields: [
                 "regarding.kind",
                 "regarding.namespace",
@@ -188,24 +215,6 @@ impl ResourceDef {
 
 /// The storage key of Events, shared by both Event APIs.
 pub const EVENTS_STORAGE: &str = "/events";
-
-fn event_columns(last_seen: &str, object: &str, message: &str) -> Vec<Column> {
-    let column = |name: &str, type_: &str, json_path: &str| Column {
-        name: name.into(),
-        type_: type_.into(),
-        format: None,
-        description: None,
-        priority: 0,
-        json_path: json_path.into(),
-    };
-    vec![
-        column("Last Seen", "date", last_seen),
-        column("Type", "string", ".type"),
-        column("Reason", "string", ".reason"),
-        column("Object", "string", object),
-        column("Message", "string", message),
-    ]
-}
 
 /// Everything the server serves, looked up by the pieces of a request path.
 #[derive(Debug, Clone)]

@@ -349,19 +349,21 @@ fn row(columns: &[Column], object: &Value, include: IncludeObject, now: Timestam
             .iter()
             .map(|c| cell(&c.type_, eval_json_path(object, &c.json_path), now)),
     );
+    with_object(cells, object, include)
+}
+
+/// A row of `cells`, carrying `object` as `includeObject` asks.
+pub fn with_object(cells: Vec<Value>, object: &Value, include: IncludeObject) -> Value {
     let mut row = Map::new();
     row.insert("cells".to_owned(), Value::Array(cells));
-    let partial = || {
-        json!({
-            "kind": "PartialObjectMetadata",
-            "apiVersion": "meta.k8s.io/v1",
-            "metadata": metadata.cloned().unwrap_or_else(|| json!({})),
-        })
-    };
     match include {
         IncludeObject::None => {}
         IncludeObject::Metadata => {
-            row.insert("object".to_owned(), partial());
+            let metadata = object.get("metadata").cloned().unwrap_or_else(|| json!({}));
+            row.insert(
+                "object".to_owned(),
+                json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata}),
+            );
         }
         IncludeObject::Object => {
             row.insert("object".to_owned(), object.clone());

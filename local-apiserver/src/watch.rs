@@ -22,7 +22,7 @@ use crate::resource::{ResourceDef, Wire};
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::storage::{Change, ChangeType};
 use crate::table::IncludeObject;
-use crate::{App, Clock, events, table};
+use crate::{App, Clock, events};
 
 /// How long a watch lasts when the client does not say, as Kubernetes' minimum request timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
@@ -101,13 +101,10 @@ impl View {
         let object = match self.rendering {
             Rendering::Json => object,
             Rendering::Table => {
-                let mut t = table::table(
-                    &self.def.columns,
-                    &[&object],
-                    self.include,
-                    (self.clock)(),
-                    json!({}),
-                );
+                let mut t = self
+                    .def
+                    .printer
+                    .table(&[&object], self.include, (self.clock)(), json!({}));
                 if self.headers_sent {
                     t["columnDefinitions"] = json!([]);
                 }

@@ -1,0 +1,280 @@
+//! Test harness: a real `appgen serve` process on a loopback port, with a fresh data directory,
+//! and the clients that talk to it (kubectl, kube-rs, raw HTTP).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const APPGEN: &str = env!("CARGO_BIN_EXE_appgen");
+
+pub struct Server {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    /// `127.0.0.1:PORT`, the same across restarts.
+    pub address: String,
+    pub token: String,
+    pub kubeconfig: PathBuf,
+    extra_args: Vec<String>,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// Starts `appgen serve` with extra flags (e.g. `--watch-history 5`).
+    pub fn start_with(extra_args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut server = Server {
+            child: None,
+            dir,
+            address: "127.0.0.1:0".into(),
+            token: String::new(),
+            kubeconfig: PathBuf::new(),
+            extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        server.spawn();
+        server.token = std::fs::read_to_string(server.data_dir().join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_owned();
+        let kubeconfig = Command::new(APPGEN)
+            .args(["kubeconfig", "--data-dir"])
+            .arg(server.data_dir())
+            .output()
+            .unwrap();
+        assert!(
+            kubeconfig.status.success(),
+            "appgen kubeconfig failed: {}",
+            String::from_utf8_lossy(&kubeconfig.stderr)
+        );
+        server.kubeconfig = server.data_dir().join("test.kubeconfig");
+        std::fs::write(&server.kubeconfig, &kubeconfig.stdout).unwrap();
+        server
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn spawn(&mut self) {
+        let server_file = self.data_dir().join("server.json");
+        let _ = std::fs::remove_file(&server_file);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir().join("serve.log"))
+            .unwrap();
+        let child = Command::new(APPGEN)
+            .args(["serve", "--listen", &self.address, "--data-dir"])
+            .arg(self.data_dir())
+            .args(&self.extra_args)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start appgen serve");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&server_file) {
+                let url: serde_json::Value = serde_json::from_str(&text).unwrap();
+                self.address = url["url"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("https://")
+                    .to_owned();
+                if self
+                    .raw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .is_some()
+                {
+                    return;
+                }
+            }
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("appgen serve exited with {status}:\n{}", self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "appgen serve did not become ready:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("serve.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// `kill -9`: no chance to flush anything.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns whether it exited by itself in time.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        false
+    }
+
+    /// Starts the server again on the same address and data directory.
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
+    }
+
+    /// Sends raw bytes over plain HTTP and returns the whole response, or None if nothing came back.
+    pub fn raw(&self, request: &str) -> Option<String> {
+        self.raw_bytes(request.as_bytes())
+    }
+
+    pub fn raw_bytes(&self, request: &[u8]) -> Option<String> {
+        let mut stream = TcpStream::connect(&self.address).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+        stream.write_all(request).ok()?;
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out);
+        (!out.is_empty()).then(|| String::from_utf8_lossy(&out).into_owned())
+    }
+
+    /// One plain-HTTP request with the admin token. Returns the status code and the body.
+    pub fn http(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.address,
+            self.token,
+            body.len()
+        );
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
+        let response = self.raw_bytes(&request).expect("a response");
+        parse_response(&response)
+    }
+
+    /// Runs kubectl against this server.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new(kubectl())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("run kubectl")
+    }
+
+    /// Runs kubectl with `input` on stdin.
+    pub fn kubectl_stdin(&self, args: &[&str], input: &str) -> Output {
+        let mut child = Command::new(kubectl())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run kubectl");
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// A kube-rs client for this server, from the kubeconfig `appgen kubeconfig` printed.
+    pub async fn client(&self) -> kube::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).unwrap();
+        let config =
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .unwrap();
+        kube::Client::try_from(config).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// The kubectl the tests drive: 1.32, the version this project targets, where the machine has
+/// several; otherwise whatever `kubectl` is on PATH (or `$KUBECTL`).
+pub fn kubectl() -> String {
+    if let Ok(k) = std::env::var("KUBECTL") {
+        return k;
+    }
+    let pinned = "/usr/lib/google-cloud-sdk/bin/kubectl.1.32";
+    if Path::new(pinned).exists() {
+        pinned.to_owned()
+    } else {
+        "kubectl".to_owned()
+    }
+}
+
+/// Splits a raw HTTP/1.1 response into its status code and de-chunked body.
+pub fn parse_response(response: &str) -> (u16, String) {
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    (code, if chunked { dechunk(body) } else { body.to_owned() })
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts kubectl succeeded and returns its stdout.
+#[track_caller]
+pub fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "kubectl failed: {}\n{}",
+        stderr(&output),
+        stdout(&output)
+    );
+    stdout(&output)
+}
