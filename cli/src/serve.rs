@@ -22,6 +22,9 @@ pub struct ServeArgs {
     /// How many changes are kept for watches resuming from a resourceVersion.
     #[arg(long, default_value_t = 10_000, hide = true)]
     watch_history: usize,
+    /// Seconds an Event is kept before it is deleted.
+    #[arg(long, default_value_t = 3600, hide = true)]
+    event_ttl_seconds: u64,
     /// Seconds between watch bookmarks.
     #[arg(long, default_value_t = 30, hide = true)]
     bookmark_seconds: u64,
@@ -41,12 +44,15 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     let mut config = Config::new(dir.database(), vec![appgen_crd::crd()], vec![token]);
     config.watch_history = args.watch_history;
     config.bookmark_interval = Duration::from_secs(args.bookmark_seconds.max(1));
+    config.event_ttl = Duration::from_secs(args.event_ttl_seconds.max(1));
     let apiserver = LocalApiServer::open(config)?;
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
-        .merge(apiserver.router());
+        .merge(apiserver.router())
+        // One span per request (method, path, status, latency) at debug level: `RUST_LOG=tower_http=debug`.
+        .layer(tower_http::trace::TraceLayer::new_for_http());
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -426,6 +426,40 @@ async fn delete_returns_the_deleted_object_and_it_is_gone() {
 }
 
 #[tokio::test]
+async fn delete_collection_removes_only_what_the_selector_matches() {
+    let server = Server::start();
+    let api = generations(&server).await;
+    for (name, app) in [("a1", "alpha"), ("a2", "alpha"), ("b1", "beta")] {
+        api.create(&PostParams::default(), &labelled(name, &[("app", app)]))
+            .await
+            .unwrap();
+    }
+    let deleted = api
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().labels("app=alpha"),
+        )
+        .await
+        .unwrap();
+    let names: BTreeSet<String> = deleted
+        .left()
+        .expect("the deleted objects")
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(names, BTreeSet::from(["a1".to_owned(), "a2".to_owned()]));
+    let left: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(left, ["b1"]);
+}
+
+#[tokio::test]
 async fn delete_with_a_finalizer_marks_the_object_until_the_finalizer_is_removed() {
     let server = Server::start();
     let api = generations(&server).await;

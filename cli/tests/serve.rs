@@ -111,3 +111,25 @@ fn kubeconfig_without_a_server_says_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("appgen serve --data-dir"), "{err}");
 }
+
+#[test]
+fn events_older_than_their_ttl_are_deleted() {
+    let server = Server::start_with(&["--event-ttl-seconds", "1"]);
+    let events = "/api/v1/namespaces/default/events";
+    let event = serde_json::json!({
+        "apiVersion": "v1", "kind": "Event", "metadata": {"name": "todo.launched"},
+        "involvedObject": {"kind": "Generation", "name": "todo", "namespace": "default"},
+        "reason": "Launched", "message": "attempt 1", "type": "Normal",
+    });
+    let (code, body) = server.http("POST", events, "application/json", event.to_string().as_bytes());
+    assert_eq!(code, 201, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let (code, _) = server.http("GET", &format!("{events}/todo.launched"), "application/json", b"");
+        if code == 404 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the event outlived its TTL");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

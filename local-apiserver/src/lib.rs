@@ -8,6 +8,7 @@
 mod discovery;
 mod error;
 mod events;
+mod gofmt;
 mod handlers;
 mod http;
 mod meta;
@@ -17,6 +18,8 @@ mod schema;
 mod selector;
 mod storage;
 mod table;
+#[cfg(test)]
+mod testing;
 mod watch;
 
 use std::path::PathBuf;

@@ -638,6 +638,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::testing::Rng;
 
     const API_VERSION: &str = "appgen.dev/v1alpha1";
 
@@ -1297,25 +1298,8 @@ mod tests {
         assert_eq!(encode_fields(&set), encoded);
     }
 
-    /// xorshift64*: deterministic, good enough to shake the inputs.
-    struct Rng(u64);
-
+    /// Patch-shaped inputs; an inherent impl keeps the call sites reading `rng.value(3)`.
     impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-            items[self.below(items.len())]
-        }
-
         fn value(&mut self, depth: u32) -> Value {
             const KEYS: [&str; 16] = [
                 "metadata",

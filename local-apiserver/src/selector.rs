@@ -6,6 +6,8 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
+use crate::gofmt::go_quote;
+
 /// Why a selector was rejected. The texts are Kubernetes' own, so error messages read as kubectl users
 /// know them.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -507,37 +509,6 @@ fn label_value_errors(value: &str) -> Vec<String> {
     errs
 }
 
-/// Go's `%q` (strconv.Quote), which Kubernetes uses to show a bad value. Go's notion of a printable
-/// rune is approximated by "not a control character and not whitespace other than the space".
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if c < ' ' || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", u32::from(c))),
-            c if c.is_control() || (c.is_whitespace() && c != ' ') => {
-                if u32::from(c) < 0x10000 {
-                    out.push_str(&format!("\\u{:04x}", u32::from(c)));
-                } else {
-                    out.push_str(&format!("\\U{:08x}", u32::from(c)));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A JSON scalar as selectors compare it: strings as they are, numbers and booleans in their JSON
 /// form, anything else (null, objects, arrays) as the empty string.
 fn scalar_string(v: &Value) -> Cow<'_, str> {
@@ -675,8 +646,9 @@ fn unescape(raw: &str) -> Result<String, SelectorError> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::testing::Rng;
     use serde_json::json;
 
     fn labels(v: Value) -> Map<String, Value> {
@@ -1014,32 +986,6 @@ pub(crate) mod tests {
             SelectorError::UnsupportedField("spec.foo".to_owned()).to_string(),
             "field label not supported: spec.foo"
         );
-    }
-
-    #[test]
-    fn go_quote_escapes_like_strconv_quote() {
-        assert_eq!(go_quote("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(go_quote("\n\t\u{0}\u{7f}"), r#""\n\t\x00\x7f""#);
-        assert_eq!(go_quote("é\u{a0}\u{85}"), r#""é\u00a0\u0085""#);
-    }
-
-    /// xorshift64*, enough to make varied inputs without another crate.
-    pub(crate) struct Rng(pub(crate) u64);
-
-    impl Rng {
-        pub(crate) fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        pub(crate) fn string(&mut self, alphabet: &[&str], max_len: u64) -> String {
-            let len = self.next() % (max_len + 1);
-            (0..len)
-                .map(|_| alphabet[(self.next() % alphabet.len() as u64) as usize])
-                .collect()
-        }
     }
 
     #[test]

@@ -101,18 +101,19 @@ struct History {
     capacity: usize,
 }
 
-enum Op {
-    Put {
-        key: ObjectKey,
-        stored: Stored,
-        change: ChangeType,
-        previous: Option<Bytes>,
-    },
-    Delete {
-        key: ObjectKey,
-        stored: Stored,
-        previous: Bytes,
-    },
+/// Where a write stands once decided: queued for the disk, or needing no write of its own
+/// (answered once the given resourceVersion is committed).
+enum Staged {
+    Queued(oneshot::Receiver<Result<()>>, Written),
+    Settled(Written, u64),
+}
+
+/// A write on its way to disk.
+struct Op {
+    key: ObjectKey,
+    stored: Stored,
+    change: ChangeType,
+    previous: Option<Bytes>,
 }
 
 struct Pending {
@@ -262,74 +263,61 @@ impl Store {
     where
         F: FnOnce(Option<Value>) -> Result<Write>,
     {
-        let (done, written, wait_rv) = {
-            let mut state = lock(&self.shared.state);
-            let current_stored = state.objects.get(key).cloned();
-            let current = current_stored.as_ref().map(Stored::value).transpose()?;
-            let previous = current_stored.as_ref().map(|s| s.json.clone());
-            match decide(current)? {
-                Write::Unchanged(object) => {
-                    let rv = current_stored.map_or(0, |s| s.rv);
-                    (None, Written { object }, rv)
-                }
-                Write::Put(mut object) => {
-                    let rv = state.rv + 1;
-                    set_resource_version(&mut object, rv);
-                    let change = if previous.is_some() {
-                        ChangeType::Modified
-                    } else {
-                        ChangeType::Added
-                    };
-                    if dry_run {
-                        (None, Written { object }, 0)
-                    } else {
-                        let stored = Stored {
-                            rv,
-                            json: to_bytes(&object)?,
-                        };
-                        state.rv = rv;
-                        state.objects.insert(key.clone(), stored.clone());
-                        let op = Op::Put {
-                            key: key.clone(),
-                            stored,
-                            change,
-                            previous,
-                        };
-                        (Some(self.enqueue(op)), Written { object }, rv)
-                    }
-                }
-                Write::Delete(mut object) => {
-                    let Some(previous) = previous else {
-                        return Err(Error::Corrupt(
-                            "asked to delete an object that does not exist".into(),
-                        ));
-                    };
-                    let rv = state.rv + 1;
-                    set_resource_version(&mut object, rv);
-                    if dry_run {
-                        (None, Written { object }, 0)
-                    } else {
-                        let stored = Stored {
-                            rv,
-                            json: to_bytes(&object)?,
-                        };
-                        state.rv = rv;
-                        state.objects.remove(key);
-                        let op = Op::Delete {
-                            key: key.clone(),
-                            stored,
-                            previous,
-                        };
-                        (Some(self.enqueue(op)), Written { object }, rv)
-                    }
-                }
-            }
-        };
-        match done {
-            Some(done) => done.await.map_err(|_| Error::Closed)??,
-            None => self.wait_committed(wait_rv).await?,
+        match self.stage(key, dry_run, decide)? {
+            Staged::Queued(done, written) => done.await.map_err(|_| Error::Closed)?.map(|()| written),
+            Staged::Settled(written, rv) => self.wait_committed(rv).await.map(|()| written),
         }
-        Ok(written)
+    }
+
+    /// The synchronous half of [`Store::write`]: decides under the lock and queues the write.
+    fn stage<F>(&self, key: &ObjectKey, dry_run: bool, decide: F) -> Result<Staged>
+    where
+        F: FnOnce(Option<Value>) -> Result<Write>,
+    {
+        let mut state = lock(&self.shared.state);
+        let current_stored = state.objects.get(key).cloned();
+        let current = current_stored.as_ref().map(Stored::value).transpose()?;
+        let previous = current_stored.as_ref().map(|s| s.json.clone());
+        let (mut object, change) = match decide(current)? {
+            Write::Unchanged(object) => {
+                return Ok(Staged::Settled(
+                    Written { object },
+                    current_stored.map_or(0, |s| s.rv),
+                ));
+            }
+            Write::Put(object) if previous.is_some() => (object, ChangeType::Modified),
+            Write::Put(object) => (object, ChangeType::Added),
+            Write::Delete(_) if previous.is_none() => {
+                return Err(Error::Corrupt(
+                    "asked to delete an object that does not exist".into(),
+                ));
+            }
+            Write::Delete(object) => (object, ChangeType::Deleted),
+        };
+        let rv = state.rv + 1;
+        set_resource_version(&mut object, rv);
+        if dry_run {
+            return Ok(Staged::Settled(Written { object }, 0));
+        }
+        let stored = Stored {
+            rv,
+            json: to_bytes(&object)?,
+        };
+        state.rv = rv;
+        if change == ChangeType::Deleted {
+            state.objects.remove(key);
+        } else {
+            state.objects.insert(key.clone(), stored.clone());
+        }
+        Ok(Staged::Queued(
+            self.enqueue(Op {
+                key: key.clone(),
+                stored,
+                change,
+                previous,
+            }),
+            Written { object },
+        ))
     }
 
     fn enqueue(&self, op: Op) -> oneshot::Receiver<Result<()>> {
@@ -450,23 +438,20 @@ fn commit(conn: &mut Connection, batch: &[Pending]) -> rusqlite::Result<()> {
         let mut delete =
             tx.prepare_cached("DELETE FROM objects WHERE storage = ?1 AND namespace = ?2 AND name = ?3")?;
         let mut max_rv = 0;
-        for pending in batch {
-            match &pending.op {
-                Op::Put { key, stored, .. } => {
-                    put.execute(params![
-                        &*key.storage,
-                        key.namespace,
-                        key.name,
-                        stored.rv as i64,
-                        &stored.json[..]
-                    ])?;
-                    max_rv = max_rv.max(stored.rv);
-                }
-                Op::Delete { key, stored, .. } => {
-                    delete.execute(params![&*key.storage, key.namespace, key.name])?;
-                    max_rv = max_rv.max(stored.rv);
-                }
+        for Pending { op, .. } in batch {
+            let key = &op.key;
+            if op.change == ChangeType::Deleted {
+                delete.execute(params![&*key.storage, key.namespace, key.name])?;
+            } else {
+                put.execute(params![
+                    &*key.storage,
+                    key.namespace,
+                    key.name,
+                    op.stored.rv as i64,
+                    &op.stored.json[..]
+                ])?;
             }
+            max_rv = max_rv.max(op.stored.rv);
         }
         tx.execute(
             "INSERT INTO counters (name, value) VALUES ('rv', ?1)
@@ -506,30 +491,18 @@ fn publish(shared: &Shared, batch: Vec<Pending>) {
     {
         let mut history = lock(&shared.history);
         for pending in batch {
-            let change = Arc::new(match pending.op {
-                Op::Put {
-                    key,
-                    stored,
-                    change,
-                    previous,
-                } => Change {
-                    rv: stored.rv,
-                    change,
-                    key,
-                    object: stored.json,
-                    previous,
-                },
-                Op::Delete {
-                    key,
-                    stored,
-                    previous,
-                } => Change {
-                    rv: stored.rv,
-                    change: ChangeType::Deleted,
-                    key,
-                    object: stored.json,
-                    previous: Some(previous),
-                },
+            let Op {
+                key,
+                stored,
+                change,
+                previous,
+            } = pending.op;
+            let change = Arc::new(Change {
+                rv: stored.rv,
+                change,
+                key,
+                object: stored.json,
+                previous,
             });
             last = change.rv;
             if history.changes.len() == history.capacity

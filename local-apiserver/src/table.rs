@@ -5,7 +5,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Number, Value, json};
 
-use crate::selector::go_quote;
+use crate::gofmt::{go_float_v, go_json, go_quote};
 
 /// One printer column, as a CRD's additionalPrinterColumns declares it.
 #[derive(Debug, Clone)]
@@ -430,142 +430,10 @@ fn go_text(value: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => match n.as_i64() {
             Some(i) => i.to_string(),
-            None => n.as_f64().map(go_print_float).unwrap_or_default(),
+            None => n.as_f64().map(go_float_v).unwrap_or_default(),
         },
-        Value::Array(_) | Value::Object(_) => {
-            let mut out = String::new();
-            go_json(value, &mut out);
-            out
-        }
+        Value::Array(_) | Value::Object(_) => go_json(value),
     }
-}
-
-/// A float's shortest round-trip digits and decimal point position: `1234.5` → ("12345", 4).
-fn float_digits(f: f64) -> (String, i32) {
-    let e = format!("{:e}", f.abs());
-    let (mantissa, exp) = e.split_once('e').unwrap_or((e.as_str(), "0"));
-    (mantissa.replace('.', ""), exp.parse::<i32>().unwrap_or(0) + 1)
-}
-
-/// `d.ddde±XX`, Go's `%e` with at least two exponent digits.
-fn format_e(neg: bool, digits: &str, point: i32) -> String {
-    let (first, rest) = digits.split_at(1);
-    let exp = point - 1;
-    let sign = if exp < 0 { '-' } else { '+' };
-    let dot = if rest.is_empty() { "" } else { "." };
-    format!(
-        "{}{first}{dot}{rest}e{sign}{:02}",
-        if neg { "-" } else { "" },
-        exp.abs()
-    )
-}
-
-/// Plain decimal notation of the digits.
-fn format_f(neg: bool, digits: &str, point: i32) -> String {
-    let mut out = String::from(if neg { "-" } else { "" });
-    match usize::try_from(point) {
-        Ok(p) if p > 0 => {
-            if p >= digits.len() {
-                out.push_str(digits);
-                out.push_str(&"0".repeat(p - digits.len()));
-            } else {
-                out.push_str(&digits[..p]);
-                out.push('.');
-                out.push_str(&digits[p..]);
-            }
-        }
-        _ => {
-            out.push_str("0.");
-            out.push_str(&"0".repeat(usize::try_from(-point).unwrap_or(0)));
-            out.push_str(digits);
-        }
-    }
-    out
-}
-
-/// Go's `%v` for a float64 (`%g` with shortest digits): exponent form below 1e-4 or from 1e6 on.
-fn go_print_float(f: f64) -> String {
-    let (digits, point) = float_digits(f);
-    let exp = point - 1;
-    if f != 0.0 && !(-4..6).contains(&exp) {
-        format_e(f.is_sign_negative(), &digits, point)
-    } else {
-        format_f(f.is_sign_negative(), &digits, point)
-    }
-}
-
-/// A float as Go's `json.Marshal` writes it: exponent form below 1e-6 or from 1e21 on, with `e-7` rather
-/// than `e-07`.
-fn go_json_float(f: f64) -> String {
-    let (digits, point) = float_digits(f);
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let e = format_e(f.is_sign_negative(), &digits, point);
-        match e.split_once("e-0") {
-            Some((mantissa, exp)) => format!("{mantissa}e-{exp}"),
-            None => e,
-        }
-    } else {
-        format_f(f.is_sign_negative(), &digits, point)
-    }
-}
-
-/// Go's `json.Marshal` of decoded JSON: object keys sorted, HTML characters escaped, integers as
-/// integers and other numbers as float64.
-fn go_json(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => out.push_str(&i.to_string()),
-            None => out.push_str(&n.as_f64().map(go_json_float).unwrap_or_default()),
-        },
-        Value::String(s) => go_json_string(s, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                go_json(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (i, (key, item)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                go_json_string(key, out);
-                out.push(':');
-                go_json(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn go_json_string(s: &str, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c < ' ' || matches!(c, '<' | '>' | '&' | '\u{2028}' | '\u{2029}') => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]
@@ -827,21 +695,6 @@ mod tests {
     }
 
     #[test]
-    fn go_float_formats_switch_to_exponents_where_go_does() {
-        assert_eq!(go_print_float(123456.0), "123456");
-        assert_eq!(go_print_float(1e6), "1e+06");
-        assert_eq!(go_print_float(1234567.5), "1.2345675e+06");
-        assert_eq!(go_print_float(1e20), "1e+20");
-        assert_eq!(go_print_float(0.0001), "0.0001");
-        assert_eq!(go_print_float(-1.5e-10), "-1.5e-10");
-        assert_eq!(go_print_float(1.234e100), "1.234e+100");
-        assert_eq!(go_json_float(1e21), "1e+21");
-        assert_eq!(go_json_float(0.000001), "0.000001");
-        assert_eq!(go_json_float(-2.5e-7), "-2.5e-7");
-        assert_eq!(go_json_float(0.0), "0");
-    }
-
-    #[test]
     fn include_object_metadata_wraps_the_metadata_as_partial_object_metadata() {
         let a = app();
         let t = table(&[], &[&a], IncludeObject::Metadata, now(), json!({}));
@@ -987,7 +840,7 @@ mod tests {
             "9223372036854775807",
         ];
         let obj = json!({"a": {"x": [1, {"x": 2}]}, "items": [{"x": "first"}, null, [3]], "x": null});
-        let mut rng = crate::selector::tests::Rng(0x0123_4567_89ab_cdef);
+        let mut rng = crate::testing::Rng(0x0123_4567_89ab_cdef);
         for _ in 0..20_000 {
             let path = rng.string(&alphabet, 10);
             let found = eval_json_path(&obj, &path);
