@@ -5,122 +5,16 @@
 //! `docs/benchmarks.md` records them). `APPGEN_BENCH_OBJECTS` changes the 10,000.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use appgen_crd::{Generation, GenerationSpec};
+use common::{Serve, generation, ms, percentile};
 use futures::StreamExt;
-use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
-use kube::{Client, ResourceExt};
-
-const APPGEN: &str = env!("CARGO_BIN_EXE_appgen");
-
-struct Serve {
-    child: Child,
-    _dir: tempfile::TempDir,
-    client: Client,
-}
-
-impl Serve {
-    async fn start() -> Serve {
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(APPGEN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !dir.path().join("server.json").exists() {
-            assert!(Instant::now() < deadline, "appgen serve did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let out = Command::new(APPGEN)
-            .args(["kubeconfig", "--data-dir"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        let kubeconfig: kube::config::Kubeconfig = serde_saphyr::from_slice(&out.stdout).unwrap();
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-            .await
-            .unwrap();
-        let client = Client::try_from(config).unwrap();
-        Serve {
-            child,
-            _dir: dir,
-            client,
-        }
-    }
-
-    fn api(&self) -> Api<Generation> {
-        Api::namespaced(self.client.clone(), "default")
-    }
-
-    fn rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: f64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap();
-        kb / 1024.0
-    }
-
-    /// User + system CPU seconds the server has used so far.
-    fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
-        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-        ticks / 100.0
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn generation(name: &str) -> Generation {
-    let mut g = Generation::new(
-        name,
-        GenerationSpec {
-            prompt:
-                "A recipe manager: recipes with a name, ingredients, cooking time in minutes and a category. \
-                     Users can also plan meals: each meal plan has a date and a recipe."
-                    .into(),
-            app: Some("recipes".into()),
-            parent: None,
-            agent: None,
-            template: "react-vite-express".into(),
-            blueprint: None,
-            delivery: None,
-            timeout_seconds: Some(1800),
-            retries: Some(2),
-            cancel: None,
-            ttl_seconds_after_finished: None,
-        },
-    );
-    g.labels_mut().insert("appgen.dev/app".into(), "recipes".into());
-    g
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
+use kube::ResourceExt;
+use kube::api::{ListParams, PostParams, WatchEvent, WatchParams};
 
 /// Creates `count` objects with `clients` concurrent clients; returns creates per second.
 async fn creates(serve: &Serve, prefix: &str, count: usize, clients: usize) -> f64 {
@@ -202,7 +96,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let serve = Serve::start().await;
+    let serve = Serve::start(&[]).await;
     println!("| measure | result |\n| --- | --- |");
 
     let one = creates(&serve, "single", 1_000, 1).await;

@@ -1,6 +1,7 @@
 //! `appgen`: idea to URL. One binary for every part: `serve` runs everything on one machine,
 //! `crd` prints the Generation CRD, `kubeconfig` points kubectl at a running `serve`.
 
+mod controller;
 mod data_dir;
 mod listener;
 mod serve;
@@ -45,6 +46,10 @@ enum Command {
         #[arg(long, env = "APPGEN_DATA_DIR", default_value = "./.appgen")]
         data_dir: PathBuf,
     },
+    /// Run only the controller, against the cluster of the current kubeconfig (or in-cluster config).
+    ///
+    /// Example: appgen controller --data-dir /var/lib/appgen --max-running 8
+    Controller(serve::ControllerOnlyArgs),
     /// Print the Generation CustomResourceDefinition as YAML.
     ///
     /// Example: appgen crd | kubectl apply -f -
@@ -62,6 +67,10 @@ pub enum Error {
     NotServed(String),
     #[error("listening on {address}: {source} (is another appgen serve running? choose another --listen)")]
     Listen { address: String, source: std::io::Error },
+    #[error("the controller: {0}")]
+    Controller(String),
+    #[error("connecting to the Kubernetes API: {0} (check your kubeconfig, or run inside a cluster)")]
+    Kube(#[from] kube::Error),
     #[error("setting up TLS: {0}")]
     Tls(String),
     #[error("serving HTTP: {0}")]
@@ -100,6 +109,7 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Controller(args) => serve::run_controller(args),
         Command::Kubeconfig { data_dir } => data_dir::kubeconfig(&data_dir).map(|yaml| print!("{yaml}")),
         Command::Crd => appgen_crd::crd_yaml()
             .map(|yaml| print!("{yaml}"))

@@ -8,6 +8,11 @@ use appgen_local_apiserver::{Config, LocalApiServer};
 use axum::Router;
 use axum::routing::get;
 
+use std::sync::Arc;
+
+use appgen_controller::Metrics;
+
+use crate::controller::{self, ControllerArgs};
 use crate::data_dir::DataDir;
 use crate::{Error, listener, tls};
 
@@ -28,6 +33,118 @@ pub struct ServeArgs {
     /// Seconds between watch bookmarks.
     #[arg(long, default_value_t = 30, hide = true)]
     bookmark_seconds: u64,
+    /// Serve the API only; run the controller elsewhere (`appgen controller`).
+    #[arg(long)]
+    no_controller: bool,
+    #[command(flatten)]
+    controller: ControllerArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ControllerOnlyArgs {
+    /// Where artifacts and process tasks live.
+    #[arg(long, env = "APPGEN_DATA_DIR", default_value = "./.appgen")]
+    data_dir: PathBuf,
+    /// Where `/metrics` is served.
+    #[arg(long, default_value = "127.0.0.1:9090")]
+    metrics_listen: SocketAddr,
+    #[command(flatten)]
+    controller: ControllerArgs,
+}
+
+/// The real clock, for the controller's decisions.
+fn system_clock() -> appgen_controller::Clock {
+    Arc::new(jiff::Timestamp::now)
+}
+
+fn metrics_route(metrics: Arc<Metrics>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    metrics.encode(),
+                )
+            }
+        }),
+    )
+}
+
+/// Resolves once `stop` says so; many can wait on one signal.
+async fn stopped(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Runs the controller and starts it again should it ever end before shutdown, so a bug in one
+/// reconcile cannot leave `serve` answering requests with nobody acting on them.
+async fn supervise(
+    client: kube::Client,
+    first: controller::Parts,
+    args: ControllerArgs,
+    data_dir: PathBuf,
+    metrics: Arc<Metrics>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut parts = Some(first);
+    loop {
+        let current = match parts.take() {
+            Some(p) => p,
+            None => match controller::build(&args, &data_dir, system_clock()) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot restart the controller");
+                    return;
+                }
+            },
+        };
+        let run = tokio::spawn(controller::run(
+            client.clone(),
+            current,
+            metrics.clone(),
+            stopped(stop.clone()),
+        ));
+        let outcome = run.await;
+        if *stop.borrow() {
+            return;
+        }
+        match outcome {
+            Ok(()) => tracing::error!("the controller stopped on its own; starting it again in 1s"),
+            Err(e) => tracing::error!(error = %e, "the controller crashed; starting it again in 1s"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// `appgen controller`: the controller alone, with its own metrics port.
+pub fn run_controller(args: ControllerOnlyArgs) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Serve)?;
+    runtime.block_on(async move {
+        let client = kube::Client::try_default().await?;
+        let parts = controller::build(&args.controller, &args.data_dir, system_clock())?;
+        let metrics = Arc::new(Metrics::default());
+        let listener = tokio::net::TcpListener::bind(args.metrics_listen)
+            .await
+            .map_err(|source| Error::Listen {
+                address: args.metrics_listen.to_string(),
+                source,
+            })?;
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let metrics_server = axum::serve(listener, metrics_route(metrics.clone()))
+            .with_graceful_shutdown(stopped(stop_rx.clone()));
+        let signal = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        tokio::spawn(signal);
+        tokio::spawn(async move { metrics_server.await });
+        controller::run(client, parts, metrics, stopped(stop_rx)).await;
+        Ok(())
+    })
 }
 
 pub fn run(args: ServeArgs) -> Result<(), Error> {
@@ -46,10 +163,13 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     config.bookmark_interval = Duration::from_secs(args.bookmark_seconds.max(1));
     config.event_ttl = Duration::from_secs(args.event_ttl_seconds.max(1));
     let apiserver = LocalApiServer::open(config)?;
+    let metrics = Arc::new(Metrics::default());
+    let parts = controller::build(&args.controller, dir.root(), system_clock())?;
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ok" }))
+        .merge(metrics_route(metrics.clone()))
         .merge(apiserver.router())
         // One span per request (method, path, status, latency) at debug level: `RUST_LOG=tower_http=debug`.
         .layer(tower_http::trace::TraceLayer::new_for_http());
@@ -71,13 +191,39 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         args.data_dir.display()
     );
 
+    let yaml = crate::data_dir::kubeconfig(dir.root())?;
+    let kubeconfig: kube::config::Kubeconfig =
+        serde_saphyr::from_str(&yaml).map_err(|e| Error::Yaml(e.to_string()))?;
+    let client_config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .map_err(|e| Error::Controller(format!("reading its own kubeconfig: {e}")))?;
+    let client = kube::Client::try_from(client_config)?;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let controller = (!args.no_controller).then(|| {
+        let supervisor = supervise(
+            client,
+            parts,
+            args.controller.clone(),
+            dir.root().to_owned(),
+            metrics,
+            stop_rx,
+        );
+        tokio::spawn(supervisor)
+    });
+
     let stopping = apiserver.clone();
     listener::serve(listener, tls, router, async move {
         shutdown_signal().await;
-        tracing::info!("shutting down: ending watches, finishing requests in flight");
+        tracing::info!(
+            "shutting down: stopping the controller, ending watches, finishing requests in flight"
+        );
+        let _ = stop.send(true);
         stopping.stop_watches();
     })
     .await;
+    if let Some(controller) = controller {
+        let _ = controller.await;
+    }
     apiserver.close();
     tracing::info!("stopped");
     Ok(())

@@ -1092,7 +1092,7 @@ async fn an_events_v1_event_reads_back_as_a_core_event_for_its_involved_object()
         reason: Some("Launched".into()),
         action: Some("Launch".into()),
         type_: Some("Normal".into()),
-        event_time: Some(MicroTime(k8s_openapi::jiff::Timestamp::now())),
+        event_time: Some(MicroTime(jiff::Timestamp::now())),
         reporting_controller: Some("appgen.dev/controller".into()),
         reporting_instance: Some("appgen-controller-1".into()),
         ..Default::default()

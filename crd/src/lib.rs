@@ -6,6 +6,7 @@
 
 mod conditions;
 mod generation;
+pub mod task;
 
 pub use conditions::{ConditionStatus, ConditionType, set_condition};
 pub use generation::*;

@@ -94,8 +94,18 @@ pub fn json_patch(target: &mut Value, patch: &Value) -> Result<(), PatchError> {
         .map_err(|error| PatchError::Malformed(format!("invalid JSON patch: {error}")))?;
     // Patching a copy keeps the target untouched when an operation fails midway.
     let mut patched = target.clone();
-    ::json_patch::patch_unsafe(&mut patched, &operations)
-        .map_err(|error| PatchError::NotApplicable(error.to_string()))?;
+    for operation in operations.0 {
+        // Kubernetes' JSON patch reads a missing path as null, so `test` for null passes there;
+        // kube-runtime's finalizer helper relies on it when an object has no finalizers yet.
+        if let ::json_patch::PatchOperation::Test(test) = &operation
+            && test.value.is_null()
+            && patched.pointer(test.path.as_str()).is_none()
+        {
+            continue;
+        }
+        ::json_patch::patch_unsafe(&mut patched, std::slice::from_ref(&operation))
+            .map_err(|error| PatchError::NotApplicable(error.to_string()))?;
+    }
     *target = patched;
     Ok(())
 }
@@ -635,6 +645,22 @@ fn store_managed_fields(object: &mut Map<String, Value>, mut entries: Vec<Entry>
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_test_for_null_passes_on_a_missing_path_as_in_kubernetes() {
+        let mut object = serde_json::json!({"metadata": {"name": "a"}});
+        let patch = serde_json::json!([
+            {"op": "test", "path": "/metadata/finalizers", "value": null},
+            {"op": "add", "path": "/metadata/finalizers", "value": ["appgen.dev/task-cleanup"]},
+        ]);
+        json_patch(&mut object, &patch).unwrap();
+        assert_eq!(
+            object["metadata"]["finalizers"],
+            serde_json::json!(["appgen.dev/task-cleanup"])
+        );
+        let again = json_patch(&mut object, &patch);
+        assert!(again.is_err(), "the test fails once the path holds something");
+    }
+
     use serde_json::json;
 
     use super::*;

@@ -21,12 +21,20 @@ pub struct Server {
 }
 
 impl Server {
+    /// The API server alone (`--no-controller`), for tests of its semantics.
     pub fn start() -> Server {
         Self::start_with(&[])
     }
 
-    /// Starts `appgen serve` with extra flags (e.g. `--watch-history 5`).
+    /// The API server alone, with extra flags (e.g. `--watch-history 5`).
     pub fn start_with(extra_args: &[&str]) -> Server {
+        let mut args = vec!["--no-controller"];
+        args.extend_from_slice(extra_args);
+        Self::start_with_controller(&args)
+    }
+
+    /// `appgen serve` as users run it, controller included, with extra flags.
+    pub fn start_with_controller(extra_args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = Server {
             child: None,

@@ -1,0 +1,55 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong in this crate; each variant names the key, path or value at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    /// A key or prefix that could name something outside the store, or that no store can hold.
+    #[error("artifact key {key:?} is refused: {reason}")]
+    InvalidKey { key: String, reason: &'static str },
+
+    /// A namespace, name or uid that cannot be one segment of an artifact path.
+    #[error("{field} {value:?} cannot name artifacts: {reason}")]
+    InvalidName {
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+
+    /// An artifact store location that this crate cannot open.
+    #[error("artifact store URI {uri:?} is refused: {reason}")]
+    InvalidUri { uri: String, reason: String },
+
+    /// The file system failed; `action` says what was being attempted.
+    #[error("could not {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// An event could not be written as a JSON line.
+    #[error("could not encode event {seq} as JSON: {source}")]
+    EncodeEvent {
+        seq: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// Readers find events by the first seq of each chunk, which only works when seqs increase.
+    #[error("events appended under {prefix:?} must increase in seq, but {next} follows {previous}")]
+    EventsOutOfOrder {
+        prefix: String,
+        previous: u64,
+        next: u64,
+    },
+}
+
+pub type Result<T, E = ArtifactError> = std::result::Result<T, E>;
+
+impl ArtifactError {
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| ArtifactError::Io { action, path, source }
+    }
+}

@@ -1,0 +1,128 @@
+//! Running the controller: in `appgen serve` against the embedded API server, or alone as
+//! `appgen controller` against any cluster.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use appgen_artifacts::{ArtifactStore, LocalStore};
+use appgen_controller::backend::{Backend, ProcessBackend, ProcessConfig, SimulatedBackend, SimulatedConfig};
+use appgen_controller::plan::Policy;
+use appgen_controller::{Clock, ControllerConfig, Metrics};
+use clap::ValueEnum;
+
+use crate::Error;
+
+/// Where generator tasks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// A child process per task on this machine (the default).
+    Process,
+    /// Tasks that only pretend to run, for control-plane tests and benchmarks.
+    Simulated,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ControllerArgs {
+    /// Where generator tasks run.
+    #[arg(long, value_enum, default_value_t = BackendKind::Process, env = "APPGEN_BACKEND")]
+    pub backend: BackendKind,
+    /// The most generator tasks running at once [default: the number of cores].
+    #[arg(long, env = "APPGEN_MAX_RUNNING")]
+    pub max_running: Option<usize>,
+    /// How long a simulated task runs, in seconds (`--backend simulated` only).
+    #[arg(long, default_value_t = 0.0)]
+    pub simulated_task_seconds: f64,
+    /// The program a process task runs, given `--input <uri>` [default: this binary's `generate`].
+    #[arg(long, env = "APPGEN_GENERATOR")]
+    pub generator: Option<PathBuf>,
+    /// Seconds between sweeps that stop tasks whose Generation is gone.
+    #[arg(long, default_value_t = 30, hide = true)]
+    pub sweep_seconds: u64,
+    /// The first wait before a retry, in seconds; it doubles per retry.
+    #[arg(long, default_value_t = 5, hide = true)]
+    pub backoff_seconds: u64,
+}
+
+/// Everything the controller needs, built from the flags and a data directory.
+pub struct Parts {
+    pub backend: Arc<dyn Backend>,
+    pub store: Arc<dyn ArtifactStore>,
+    pub config: ControllerConfig,
+}
+
+pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Result<Parts, Error> {
+    let artifacts = data_dir.join("artifacts");
+    std::fs::create_dir_all(&artifacts).map_err(|source| Error::DataDir {
+        path: artifacts.clone(),
+        source,
+    })?;
+    let store: Arc<dyn ArtifactStore> =
+        Arc::new(LocalStore::new(artifacts).map_err(|e| Error::Controller(e.to_string()))?);
+    let backend: Arc<dyn Backend> = match args.backend {
+        BackendKind::Process => {
+            let command = match &args.generator {
+                Some(program) => vec![program.display().to_string()],
+                None => {
+                    let me = std::env::current_exe()
+                        .map_err(|e| Error::Controller(format!("finding this binary: {e}")))?;
+                    vec![me.display().to_string(), "generate".to_owned()]
+                }
+            };
+            Arc::new(ProcessBackend::new(ProcessConfig::new(
+                data_dir.join("tasks"),
+                command,
+            )))
+        }
+        BackendKind::Simulated => {
+            let task_time = Duration::from_secs_f64(args.simulated_task_seconds.max(0.0));
+            Arc::new(SimulatedBackend::new(
+                SimulatedConfig { task_time },
+                store.clone(),
+                metrics_clock.clone(),
+            ))
+        }
+    };
+    let policy = Policy {
+        backend: backend.name(),
+        backoff_base: Duration::from_secs(args.backoff_seconds.max(1)),
+        ..Policy::default()
+    };
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let config = ControllerConfig {
+        policy,
+        max_running: args.max_running.unwrap_or(cores).max(1),
+        sweep_interval: Duration::from_secs(args.sweep_seconds.max(1)),
+        clock: metrics_clock,
+    };
+    Ok(Parts {
+        backend,
+        store,
+        config,
+    })
+}
+
+/// Runs the controller with `client` until `shutdown`.
+pub async fn run(
+    client: kube::Client,
+    parts: Parts,
+    metrics: Arc<Metrics>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    tracing::info!(
+        backend = parts.backend.name(),
+        max_running = parts.config.max_running,
+        "controller started"
+    );
+    appgen_controller::run(
+        client,
+        parts.backend,
+        parts.store,
+        parts.config,
+        metrics,
+        shutdown,
+    )
+    .await;
+    tracing::info!("controller stopped");
+}

@@ -1,0 +1,694 @@
+//! The controller's decisions, as a pure function: given a Generation, what the backend and the
+//! artifact store show of its current attempt, and the time, what its status should be, what to
+//! do to the world, and when to look again. The reconciler only carries a plan out.
+//!
+//! Invariants the executor relies on:
+//! - a `Launch` is planned only when the status it was planned from already records that
+//!   attempt (the launch intent is durable before the backend is asked), so a restarted
+//!   controller finds the intent and adopts the task instead of launching twice;
+//! - a plan for a Generation whose status needs no change returns that status unchanged (equal),
+//!   so a reconcile that learns nothing new writes nothing.
+
+use std::time::Duration;
+
+use appgen_crd::task::TaskResult;
+use appgen_crd::{
+    Attempt, ConditionStatus, ConditionType, Generation, GenerationStatus, Phase, set_condition,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+use crate::backend::{TaskKey, TaskObservation, TaskState};
+
+/// Why an attempt ended without a result that counts against the Generation's retries.
+pub const TASK_FAILED_TO_START: &str = "TaskFailedToStart";
+/// The backend lost a launched task without an exit status (a node or machine went away).
+pub const TASK_LOST: &str = "TaskLost";
+pub const DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
+pub const CANCELLED: &str = "Cancelled";
+pub const DELIVERED: &str = "Delivered";
+
+/// Settings of the decisions, from the controller's configuration.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Recorded in `status.attempts[].backend`.
+    pub backend: &'static str,
+    /// The deadline of a Generation that sets no `timeoutSeconds`.
+    pub default_timeout: Duration,
+    /// Retries when `spec.retries` is unset.
+    pub default_retries: u32,
+    /// Infrastructure failures tolerated in a row before the Generation fails.
+    pub max_infrastructure_failures: u32,
+    /// The first wait before a retry; it doubles per spent retry up to `backoff_max`.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How often a running task is looked at, at most (and `status.step` refreshed). Young tasks
+    /// are looked at sooner, from `first_look` after launch, so short tasks show Running and
+    /// free their slot without waiting a whole poll.
+    pub poll: Duration,
+    pub first_look: Duration,
+    /// How often a queued Generation looks at its place in the queue.
+    pub queue_poll: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            backend: "process",
+            default_timeout: Duration::from_secs(3600),
+            default_retries: 1,
+            max_infrastructure_failures: 5,
+            backoff_base: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(300),
+            poll: Duration::from_secs(2),
+            first_look: Duration::from_millis(250),
+            queue_poll: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Whether this Generation may start a task now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    Granted,
+    /// Over the concurrency cap; `position` 1 is next.
+    Queued {
+        position: usize,
+    },
+}
+
+/// What the controller observed for the current attempt.
+#[derive(Clone, Copy, Debug)]
+pub struct Observed<'a> {
+    /// The backend's view of the current attempt's task; None when no attempt is active.
+    pub task: Option<&'a TaskObservation>,
+    /// The current attempt's `result.json`, when the task wrote one.
+    pub result: Option<&'a TaskResult>,
+    /// The newest progress step in the current attempt's event log.
+    pub step: Option<&'a str>,
+    pub slot: Slot,
+}
+
+/// What to do to the world besides writing status.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    None,
+    /// Write `input.json` for this attempt and launch its task.
+    Launch {
+        attempt: u32,
+    },
+    /// Stop the task; repeated until the backend reports it gone.
+    Stop {
+        key: TaskKey,
+    },
+    /// `ttlSecondsAfterFinished` has passed.
+    Delete,
+}
+
+/// The next step for one Generation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The status the Generation should have. Equal to the current one when nothing changed.
+    pub status: GenerationStatus,
+    pub action: Action,
+    /// When to reconcile again, if the plan expects time alone to change something.
+    pub requeue: Option<Duration>,
+}
+
+fn is_infrastructure(reason: Option<&str>) -> bool {
+    matches!(reason, Some(TASK_FAILED_TO_START | TASK_LOST))
+}
+
+fn is_terminal(phase: Option<Phase>) -> bool {
+    matches!(phase, Some(Phase::Delivered | Phase::Failed | Phase::Cancelled))
+}
+
+/// Whether a status holds a launch slot: an attempt recorded and not yet finished.
+pub fn holds_slot(status: Option<&GenerationStatus>) -> bool {
+    status
+        .is_some_and(|s| !is_terminal(s.phase) && s.attempts.last().is_some_and(|a| a.finish_time.is_none()))
+}
+
+/// Whether a Generation waits for a slot to start its next attempt now (not terminal, no active
+/// attempt, not waiting out a backoff).
+pub fn wants_slot(generation: &Generation, now: jiff::Timestamp, policy: &Policy) -> bool {
+    let status = generation.status.as_ref();
+    if status.is_some_and(|s| is_terminal(s.phase))
+        || holds_slot(status)
+        || generation.spec.cancel == Some(true)
+    {
+        return false;
+    }
+    match status.and_then(|s| s.attempts.last()) {
+        None => true,
+        Some(last) => retry_at(generation, last, policy).is_none_or(|at| at <= now),
+    }
+}
+
+/// The key of the task of an attempt of this Generation.
+pub fn task_key(generation: &Generation, attempt: u32) -> TaskKey {
+    TaskKey::new(generation.metadata.uid.as_deref().unwrap_or_default(), attempt)
+}
+
+/// Decides the next step. Pure: the same inputs always give the same plan.
+pub fn plan(generation: &Generation, observed: &Observed<'_>, now: jiff::Timestamp, policy: &Policy) -> Plan {
+    let now = whole_seconds(now);
+    let mut draft = Draft {
+        generation,
+        status: generation.status.clone().unwrap_or_default(),
+        observed_generation: generation.metadata.generation,
+        now,
+        policy,
+    };
+    let (action, requeue) = draft.decide(observed);
+    Plan {
+        status: draft.status,
+        action,
+        requeue,
+    }
+}
+
+/// Kubernetes timestamps carry whole seconds; so do ours, so a status written and read back is equal.
+fn whole_seconds(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(t.as_second()).unwrap_or(t)
+}
+
+struct Draft<'a> {
+    generation: &'a Generation,
+    status: GenerationStatus,
+    observed_generation: Option<i64>,
+    now: jiff::Timestamp,
+    policy: &'a Policy,
+}
+
+type Decision = (Action, Option<Duration>);
+
+impl Draft<'_> {
+    fn condition(&mut self, type_: ConditionType, status: ConditionStatus, reason: &str, message: &str) {
+        set_condition(
+            &mut self.status.conditions,
+            type_,
+            status,
+            reason,
+            message,
+            self.observed_generation,
+            self.now,
+        );
+    }
+
+    fn key(&self, attempt: u32) -> TaskKey {
+        task_key(self.generation, attempt)
+    }
+
+    fn decide(&mut self, observed: &Observed<'_>) -> Decision {
+        if is_terminal(self.status.phase) {
+            return self.after_the_end(observed);
+        }
+        self.accept();
+        let active = self
+            .status
+            .attempts
+            .last()
+            .filter(|a| a.finish_time.is_none())
+            .map(attempt_number);
+        if self.generation.spec.cancel == Some(true) {
+            return self.cancel(active, observed);
+        }
+        if let Some(deadline) = self.deadline()
+            && self.now >= deadline
+        {
+            let timeout = self.timeout().as_secs();
+            return self.fail_running(
+                active,
+                observed,
+                DEADLINE_EXCEEDED,
+                &format!("the generation did not finish within its {timeout}s timeout (spec.timeoutSeconds)"),
+            );
+        }
+        match active {
+            Some(attempt) => self.attempt_in_progress(attempt, observed),
+            None => self.between_attempts(observed.slot),
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        self.generation
+            .spec
+            .timeout_seconds
+            .and_then(|s| u64::try_from(s).ok())
+            .map_or(self.policy.default_timeout, Duration::from_secs)
+    }
+
+    fn deadline(&self) -> Option<jiff::Timestamp> {
+        let started = self.status.start_time.as_ref()?.0;
+        let timeout = jiff::SignedDuration::try_from(self.timeout()).ok()?;
+        started.checked_add(timeout).ok()
+    }
+
+    /// The spec is taken as given once; later changes (other than `cancel`) do not reach a task
+    /// that already started, and the Accepted condition says so.
+    fn accept(&mut self) {
+        let launched_with = self.status.observed_generation;
+        let generation = self.observed_generation;
+        let changed_after_launch = !self.status.attempts.is_empty()
+            && launched_with.is_some()
+            && generation > launched_with
+            && self.generation.spec.cancel != Some(true);
+        if changed_after_launch {
+            self.condition(
+                ConditionType::Accepted,
+                ConditionStatus::False,
+                "SpecChangedAfterLaunch",
+                &format!(
+                    "the spec changed after attempt 1 started (generation {} → {}); running attempts keep the spec they \
+                     started with and only `spec.cancel` takes effect: create a new Generation to build the change",
+                    launched_with.unwrap_or_default(),
+                    generation.unwrap_or_default()
+                ),
+            );
+            return;
+        }
+        if self.status.attempts.is_empty() {
+            self.status.observed_generation = generation;
+        }
+        let already = self
+            .status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == ConditionType::Accepted.as_str());
+        if !already || self.status.attempts.is_empty() {
+            self.condition(
+                ConditionType::Accepted,
+                ConditionStatus::True,
+                "Accepted",
+                "the spec is valid",
+            );
+        }
+        if self.status.phase.is_none() {
+            self.status.phase = Some(Phase::Pending);
+        }
+    }
+
+    fn finish(&mut self, phase: Phase, reason: &str, message: &str) {
+        self.status.phase = Some(phase);
+        self.status.message = Some(message.to_owned());
+        self.status.completion_time.get_or_insert(Time(self.now));
+        let delivered = if phase == Phase::Delivered {
+            ConditionStatus::True
+        } else {
+            ConditionStatus::False
+        };
+        self.condition(ConditionType::Delivered, delivered, reason, message);
+    }
+
+    /// Ends the active attempt's record.
+    fn close_attempt(&mut self, reason: &str, exit_code: Option<i32>, finished_at: Option<jiff::Timestamp>) {
+        let now = self.now;
+        if let Some(attempt) = self
+            .status
+            .attempts
+            .last_mut()
+            .filter(|a| a.finish_time.is_none())
+        {
+            attempt.finish_time = Some(Time(finished_at.map_or(now, whole_seconds)));
+            attempt.reason = Some(reason.to_owned());
+            attempt.exit_code = exit_code;
+        }
+    }
+
+    fn stop_if_active(&self, attempt: Option<u32>, observed: &Observed<'_>) -> Decision {
+        match attempt {
+            Some(n) if observed.task.is_none_or(TaskObservation::is_active) => {
+                (Action::Stop { key: self.key(n) }, Some(self.policy.poll))
+            }
+            _ => (Action::None, None),
+        }
+    }
+
+    fn cancel(&mut self, active: Option<u32>, observed: &Observed<'_>) -> Decision {
+        self.close_attempt(CANCELLED, None, None);
+        self.finish(Phase::Cancelled, CANCELLED, "cancelled: spec.cancel is true");
+        self.stop_if_active(active, observed)
+    }
+
+    fn fail_running(
+        &mut self,
+        active: Option<u32>,
+        observed: &Observed<'_>,
+        reason: &str,
+        message: &str,
+    ) -> Decision {
+        self.close_attempt(reason, None, None);
+        self.finish(Phase::Failed, reason, message);
+        self.stop_if_active(active, observed)
+    }
+
+    /// A finished Generation: keep stopping a task that outlived the decision, then honour the TTL.
+    fn after_the_end(&mut self, observed: &Observed<'_>) -> Decision {
+        if let Some(task) = observed.task
+            && task.is_active()
+            && let Some(last) = self.status.attempts.last()
+        {
+            return (
+                Action::Stop {
+                    key: self.key(attempt_number(last)),
+                },
+                Some(self.policy.poll),
+            );
+        }
+        let (Some(ttl), Some(done)) = (
+            self.generation.spec.ttl_seconds_after_finished,
+            &self.status.completion_time,
+        ) else {
+            return (Action::None, None);
+        };
+        let expires = done.0.as_second().saturating_add(ttl.max(0));
+        let left = expires - self.now.as_second();
+        if left <= 0 {
+            (Action::Delete, None)
+        } else {
+            (Action::None, Some(Duration::from_secs(left.unsigned_abs())))
+        }
+    }
+
+    fn attempt_in_progress(&mut self, attempt: u32, observed: &Observed<'_>) -> Decision {
+        let missing = TaskObservation::missing();
+        let task = observed.task.unwrap_or(&missing);
+        let launched = self
+            .status
+            .attempts
+            .last()
+            .is_some_and(|a| a.start_time.is_some());
+        match &task.state {
+            TaskState::Missing if !launched => (Action::Launch { attempt }, Some(self.policy.first_look)),
+            TaskState::Missing => {
+                self.close_attempt(TASK_LOST, None, None);
+                self.after_attempt(&format!("attempt {attempt}'s task disappeared from the backend"))
+            }
+            TaskState::Pending | TaskState::Running => {
+                self.running(attempt, task, observed.step);
+                (Action::None, Some(self.next_look()))
+            }
+            TaskState::FailedToStart { reason } => {
+                self.mark_started(task);
+                self.close_attempt(TASK_FAILED_TO_START, None, task.finished_at);
+                self.after_attempt(&format!("attempt {attempt} could not start: {reason}"))
+            }
+            TaskState::Exited { code, signal } => {
+                self.mark_started(task);
+                self.exited(attempt, *code, *signal, task.finished_at, observed.result)
+            }
+        }
+    }
+
+    /// A quarter of the running attempt's age, between `first_look` and `poll`.
+    fn next_look(&self) -> Duration {
+        let started = self
+            .status
+            .attempts
+            .last()
+            .and_then(|a| a.start_time.as_ref())
+            .map_or(self.now, |t| t.0);
+        let age = duration_until(started, self.now);
+        (age / 4).clamp(self.policy.first_look, self.policy.poll)
+    }
+
+    fn mark_started(&mut self, task: &TaskObservation) {
+        let at = Time(task.started_at.map_or(self.now, whole_seconds));
+        if let Some(attempt) = self.status.attempts.last_mut() {
+            attempt.start_time.get_or_insert(at.clone());
+        }
+        self.status.start_time.get_or_insert(at);
+    }
+
+    fn running(&mut self, attempt: u32, task: &TaskObservation, step: Option<&str>) {
+        self.mark_started(task);
+        self.status.phase = Some(Phase::Running);
+        let message = format!("attempt {attempt} is running");
+        self.status.message = Some(message.clone());
+        self.condition(
+            ConditionType::Launched,
+            ConditionStatus::True,
+            "Running",
+            &message,
+        );
+        if let Some(step) = step {
+            self.status.step = Some(step.to_owned());
+        }
+    }
+
+    fn exited(
+        &mut self,
+        attempt: u32,
+        code: Option<i32>,
+        signal: Option<i32>,
+        finished_at: Option<jiff::Timestamp>,
+        result: Option<&TaskResult>,
+    ) -> Decision {
+        if let Some(result) = result {
+            self.record_result(result);
+        }
+        match (code, result) {
+            (Some(0), Some(result)) if result.delivered => {
+                self.close_attempt(DELIVERED, code, finished_at);
+                self.status.outputs = result.outputs.clone();
+                self.status.step = Some("delivered".into());
+                let url = result
+                    .outputs
+                    .as_ref()
+                    .and_then(|o| o.url.as_deref().or(o.archive_url.as_deref()));
+                let message = match url {
+                    Some(url) => format!("delivered by attempt {attempt}: {url}"),
+                    None => format!("delivered by attempt {attempt}"),
+                };
+                self.finish(Phase::Delivered, DELIVERED, &message);
+                (Action::None, None)
+            }
+            _ => {
+                let (reason, message) = failure(attempt, code, signal, result);
+                self.close_attempt(&reason, code, finished_at);
+                self.after_attempt(&message)
+            }
+        }
+    }
+
+    /// Copies what the generator reported into status and sets the Generated and Verified conditions.
+    fn record_result(&mut self, result: &TaskResult) {
+        self.status.usage = result.usage.clone().or(self.status.usage.take());
+        if !result.verification.is_empty() {
+            self.status.verification = result.verification.clone();
+        }
+        if result.blueprint.is_some() {
+            self.status.blueprint = result.blueprint.clone();
+        }
+        let failed_step = result.error.as_ref().map(|e| e.step.as_str());
+        let generated = result.delivered || failed_step.is_some_and(|s| s.starts_with("verify"));
+        if generated {
+            self.condition(
+                ConditionType::Generated,
+                ConditionStatus::True,
+                "Generated",
+                "the agent produced the app",
+            );
+        } else if let Some(error) = &result.error {
+            self.condition(
+                ConditionType::Generated,
+                ConditionStatus::False,
+                "GenerationFailed",
+                &error.message,
+            );
+        }
+        if result.delivered {
+            self.condition(
+                ConditionType::Verified,
+                ConditionStatus::True,
+                "GatesPassed",
+                "every verification gate passed",
+            );
+        } else if let Some(error) = result.error.as_ref().filter(|e| e.step.starts_with("verify")) {
+            self.condition(
+                ConditionType::Verified,
+                ConditionStatus::False,
+                "GateFailed",
+                &error.message,
+            );
+        }
+    }
+
+    /// After an attempt ended without delivering: retry, wait, or give up.
+    fn after_attempt(&mut self, what_happened: &str) -> Decision {
+        let attempts = &self.status.attempts;
+        let spent = attempts
+            .iter()
+            .filter(|a| !is_infrastructure(a.reason.as_deref()))
+            .count();
+        let infrastructure_in_a_row = attempts
+            .iter()
+            .rev()
+            .take_while(|a| is_infrastructure(a.reason.as_deref()))
+            .count();
+        let retries = self.retries() as usize;
+        let last_reason = attempts.last().and_then(|a| a.reason.clone()).unwrap_or_default();
+        if infrastructure_in_a_row > self.policy.max_infrastructure_failures as usize {
+            let message =
+                format!("{what_happened}; the backend failed {infrastructure_in_a_row} times in a row");
+            self.finish(Phase::Failed, "InfrastructureUnavailable", &message);
+            return (Action::None, None);
+        }
+        if spent > retries {
+            let message = format!("{what_happened}; no retries left (spec.retries is {retries})");
+            self.finish(Phase::Failed, &last_reason, &message);
+            return (Action::None, None);
+        }
+        let wait = self
+            .status
+            .attempts
+            .last()
+            .and_then(|last| retry_at(self.generation, last, self.policy))
+            .map_or(Duration::ZERO, |at| duration_until(self.now, at));
+        self.status.phase = Some(Phase::Pending);
+        let next = self.status.attempts.len() + 1;
+        let message = format!("{what_happened}; attempt {next} in {}s", wait.as_secs());
+        self.status.message = Some(message.clone());
+        self.condition(
+            ConditionType::Launched,
+            ConditionStatus::False,
+            "Retrying",
+            &message,
+        );
+        (Action::None, Some(wait))
+    }
+
+    fn retries(&self) -> u32 {
+        self.generation
+            .spec
+            .retries
+            .and_then(|r| u32::try_from(r).ok())
+            .unwrap_or(self.policy.default_retries)
+    }
+
+    /// No attempt is active: start the next one when its time has come and a slot is free.
+    fn between_attempts(&mut self, slot: Slot) -> Decision {
+        if let Some(last) = self.status.attempts.last()
+            && let Some(at) = retry_at(self.generation, last, self.policy)
+            && at > self.now
+        {
+            return (Action::None, Some(duration_until(self.now, at)));
+        }
+        match slot {
+            Slot::Queued { position } => {
+                if position == 0 {
+                    return (Action::None, None);
+                }
+                let message = format!("waiting for a free task slot: position {position} in the queue");
+                self.status.phase = Some(Phase::Pending);
+                self.status.message = Some(message.clone());
+                self.condition(
+                    ConditionType::Launched,
+                    ConditionStatus::False,
+                    "Queued",
+                    &message,
+                );
+                (Action::None, Some(self.policy.queue_poll))
+            }
+            Slot::Granted => {
+                let number = u32::try_from(self.status.attempts.len() + 1).unwrap_or(u32::MAX);
+                self.status.attempts.push(Attempt {
+                    number: i32::try_from(number).unwrap_or(i32::MAX),
+                    backend: self.policy.backend.to_owned(),
+                    task_id: Some(self.key(number).to_string()),
+                    ..Attempt::default()
+                });
+                if number == 1 {
+                    self.status.observed_generation = self.observed_generation;
+                }
+                self.status.phase = Some(Phase::Pending);
+                let message = format!("launching attempt {number}");
+                self.status.message = Some(message.clone());
+                self.condition(
+                    ConditionType::Launched,
+                    ConditionStatus::Unknown,
+                    "Launching",
+                    &message,
+                );
+                // The intent must be stored before the launch: come back at once to launch.
+                (Action::None, Some(Duration::ZERO))
+            }
+        }
+    }
+}
+
+/// The reason and message for an attempt that ended without delivering.
+fn failure(
+    attempt: u32,
+    code: Option<i32>,
+    signal: Option<i32>,
+    result: Option<&TaskResult>,
+) -> (String, String) {
+    let how = match (code, signal) {
+        (_, Some(signal)) => format!("was killed by signal {signal}"),
+        (Some(code), None) => format!("exited with code {code}"),
+        (None, None) => "ended without an exit status".to_owned(),
+    };
+    match result.and_then(|r| r.error.as_ref()) {
+        Some(error) => {
+            let reason = if error.step.starts_with("verify") {
+                "GateFailed"
+            } else {
+                "GeneratorFailed"
+            };
+            (
+                reason.to_owned(),
+                format!("attempt {attempt} failed at {}: {}", error.step, error.message),
+            )
+        }
+        None if result.is_some() => (
+            "GeneratorFailed".to_owned(),
+            format!("attempt {attempt} {how} and its result says it did not deliver"),
+        ),
+        None => (
+            "NoResult".to_owned(),
+            format!("attempt {attempt} {how} without writing result.json"),
+        ),
+    }
+}
+
+/// When the attempt after `last` may start, if `last` ended; backoff doubles per spent retry, with
+/// up to 20% jitter derived from the Generation's uid so it is spread but reproducible.
+fn retry_at(generation: &Generation, last: &Attempt, policy: &Policy) -> Option<jiff::Timestamp> {
+    let finished = last.finish_time.as_ref()?.0;
+    let infrastructure = is_infrastructure(last.reason.as_deref());
+    let exponent = if infrastructure {
+        0
+    } else {
+        u32::try_from(last.number.max(1) - 1).unwrap_or(0).min(16)
+    };
+    let base = policy
+        .backoff_base
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(policy.backoff_max);
+    let seed = generation
+        .metadata
+        .uid
+        .as_deref()
+        .unwrap_or_default()
+        .bytes()
+        .chain(last.number.to_le_bytes());
+    let hash = seed.fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    let jitter = base.mul_f64((hash % 1000) as f64 / 5000.0);
+    let wait = jiff::SignedDuration::try_from(base + jitter).ok()?;
+    finished.checked_add(wait).ok().map(whole_seconds)
+}
+
+/// `status.attempts[].number` is an int32 in the schema; attempts count from 1.
+fn attempt_number(attempt: &Attempt) -> u32 {
+    u32::try_from(attempt.number).unwrap_or(0)
+}
+
+fn duration_until(now: jiff::Timestamp, at: jiff::Timestamp) -> Duration {
+    Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO)
+}
+
+#[cfg(test)]
+mod tests;

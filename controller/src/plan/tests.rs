@@ -1,0 +1,398 @@
+//! The planner's transitions, each a situation and what must follow from it.
+
+use std::time::Duration;
+
+use appgen_crd::{Generation, Phase};
+
+use super::*;
+use crate::backend::{TaskObservation, TaskState};
+use crate::fixtures::*;
+
+fn policy() -> Policy {
+    Policy {
+        backoff_base: Duration::from_secs(10),
+        ..Policy::default()
+    }
+}
+
+fn plan_at(
+    g: &Generation,
+    task: Option<&TaskObservation>,
+    result: Option<&TaskResult>,
+    slot: Slot,
+    now: i64,
+) -> Plan {
+    let observed = Observed {
+        task,
+        result,
+        step: None,
+        slot,
+    };
+    plan(g, &observed, at(now), &policy())
+}
+
+fn condition<'a>(plan: &'a Plan, type_: &str) -> (&'a str, &'a str) {
+    let c = plan
+        .status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition"));
+    (c.status.as_str(), c.reason.as_str())
+}
+
+#[test]
+fn a_new_generation_with_a_free_slot_records_the_launch_intent_before_anything_else() {
+    let p = plan_at(&generation(), None, None, Slot::Granted, 0);
+    assert_eq!(
+        p.action,
+        Action::None,
+        "the intent is stored first; the launch comes on the next pass"
+    );
+    assert_eq!(p.requeue, Some(Duration::ZERO));
+    assert_eq!(p.status.phase, Some(Phase::Pending));
+    assert_eq!(p.status.attempts, vec![intent(1)]);
+    assert_eq!(condition(&p, "Accepted"), ("True", "Accepted"));
+    assert_eq!(condition(&p, "Launched"), ("Unknown", "Launching"));
+    assert_eq!(p.status.observed_generation, Some(1));
+}
+
+#[test]
+fn a_recorded_intent_whose_task_does_not_exist_yet_is_launched() {
+    let g = generation().with_status(|s| s.attempts = vec![intent(1)]);
+    let p = plan_at(&g, Some(&TaskObservation::missing()), None, Slot::Granted, 1);
+    assert_eq!(p.action, Action::Launch { attempt: 1 });
+}
+
+#[test]
+fn over_the_concurrency_cap_a_generation_waits_in_the_queue_and_says_where() {
+    let p = plan_at(&generation(), None, None, Slot::Queued { position: 3 }, 0);
+    assert_eq!(p.action, Action::None);
+    assert!(p.status.attempts.is_empty());
+    assert_eq!(p.status.phase, Some(Phase::Pending));
+    assert_eq!(condition(&p, "Launched"), ("False", "Queued"));
+    assert!(
+        p.status
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("position 3")
+    );
+    assert_eq!(p.requeue, Some(policy().queue_poll));
+}
+
+#[test]
+fn a_launched_task_that_runs_makes_the_generation_running_with_its_step() {
+    let g = generation().with_status(|s| s.attempts = vec![intent(1)]);
+    let task = task_running(5);
+    let observed = Observed {
+        task: Some(&task),
+        result: None,
+        step: Some("agent"),
+        slot: Slot::Granted,
+    };
+    let p = plan(&g, &observed, at(6), &policy());
+    assert_eq!(p.status.phase, Some(Phase::Running));
+    assert_eq!(p.status.step.as_deref(), Some("agent"));
+    assert_eq!(p.status.start_time, Some(time(5)));
+    assert_eq!(p.status.attempts[0].start_time, Some(time(5)));
+    assert_eq!(condition(&p, "Launched"), ("True", "Running"));
+    assert_eq!(
+        p.requeue,
+        Some(policy().first_look),
+        "a young task is looked at again soon"
+    );
+}
+
+#[test]
+fn an_older_task_is_looked_at_less_often_up_to_the_poll_interval() {
+    let g = generation().with_status(|s| running_since(s, vec![started(1, 0)], 0));
+    let young = plan_at(&g, Some(&task_running(0)), None, Slot::Granted, 2);
+    let older = plan_at(&g, Some(&task_running(0)), None, Slot::Granted, 4);
+    let old = plan_at(&g, Some(&task_running(0)), None, Slot::Granted, 300);
+    assert_eq!(young.requeue, Some(Duration::from_millis(500)));
+    assert_eq!(older.requeue, Some(Duration::from_secs(1)));
+    assert_eq!(old.requeue, Some(policy().poll));
+}
+
+#[test]
+fn looking_at_a_running_task_again_changes_nothing_so_nothing_is_written() {
+    let g = generation().with_status(|s| s.attempts = vec![intent(1)]);
+    let task = task_running(5);
+    let first = plan_at(&g, Some(&task), None, Slot::Granted, 6);
+    let g = g.with_status(|s| *s = first.status.clone());
+    let again = plan_at(&g, Some(&task), None, Slot::Granted, 60);
+    assert_eq!(
+        again.status, first.status,
+        "lastTransitionTime and every other field stay as they were"
+    );
+    assert_eq!(again.action, Action::None);
+}
+
+#[test]
+fn a_task_that_exits_0_with_a_delivered_result_delivers_the_generation() {
+    let g = generation().with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let p = plan_at(
+        &g,
+        Some(&task_exited(0, 100)),
+        Some(&delivered_result()),
+        Slot::Granted,
+        101,
+    );
+    assert_eq!(p.status.phase, Some(Phase::Delivered));
+    assert_eq!(p.status.outputs, delivered_result().outputs);
+    assert_eq!(p.status.completion_time, Some(time(101)));
+    assert_eq!(p.status.attempts[0].exit_code, Some(0));
+    assert_eq!(p.status.attempts[0].finish_time, Some(time(100)));
+    assert_eq!(condition(&p, "Delivered"), ("True", "Delivered"));
+    assert_eq!(condition(&p, "Verified"), ("True", "GatesPassed"));
+    assert_eq!(condition(&p, "Generated"), ("True", "Generated"));
+    assert_eq!(p.requeue, None);
+}
+
+#[test]
+fn a_result_that_says_delivered_does_not_count_when_the_exit_code_is_not_0() {
+    let g = generation().with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let p = plan_at(
+        &g,
+        Some(&task_exited(2, 100)),
+        Some(&delivered_result()),
+        Slot::Granted,
+        101,
+    );
+    assert_ne!(p.status.phase, Some(Phase::Delivered));
+    assert_eq!(p.status.attempts[0].reason.as_deref(), Some("GeneratorFailed"));
+    assert_eq!(p.status.attempts[0].exit_code, Some(2));
+}
+
+#[test]
+fn a_task_that_ends_without_a_result_fails_its_attempt_and_waits_out_a_backoff_before_retrying() {
+    let g = generation().with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let p = plan_at(&g, Some(&task_exited(0, 100)), None, Slot::Granted, 100);
+    assert_eq!(p.status.attempts[0].reason.as_deref(), Some("NoResult"));
+    assert_eq!(p.status.phase, Some(Phase::Pending));
+    assert_eq!(condition(&p, "Launched"), ("False", "Retrying"));
+    let wait = p.requeue.unwrap_or_default();
+    assert!(
+        wait >= Duration::from_secs(10) && wait <= Duration::from_secs(12),
+        "first backoff with jitter: {wait:?}"
+    );
+    assert_eq!(p.status.attempts.len(), 1, "no second attempt before the backoff");
+}
+
+#[test]
+fn after_the_backoff_the_next_attempt_is_recorded_when_a_slot_is_free() {
+    let g = generation().with_status(|s| {
+        running_since(s, vec![ended(1, 100, "NoResult", Some(0))], 90);
+        s.phase = Some(Phase::Pending);
+    });
+    let waiting = plan_at(&g, None, None, Slot::Granted, 105);
+    assert_eq!(waiting.status.attempts.len(), 1);
+    assert!(
+        waiting
+            .requeue
+            .is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(7))
+    );
+    let p = plan_at(&g, None, None, Slot::Granted, 200);
+    assert_eq!(p.status.attempts.len(), 2);
+    assert_eq!(p.status.attempts[1], intent(2));
+}
+
+#[test]
+fn when_retries_are_spent_the_generation_fails_with_the_last_reason() {
+    let g = generation().with_status(|s| {
+        running_since(s, vec![ended(1, 50, "GateFailed", Some(1)), started(2, 80)], 40);
+    });
+    let result = failed_result("verify/build", "tsc found 3 errors");
+    let p = plan_at(&g, Some(&task_exited(1, 100)), Some(&result), Slot::Granted, 101);
+    assert_eq!(p.status.phase, Some(Phase::Failed));
+    assert_eq!(condition(&p, "Delivered"), ("False", "GateFailed"));
+    assert_eq!(condition(&p, "Verified"), ("False", "GateFailed"));
+    let message = p.status.message.unwrap_or_default();
+    assert!(
+        message.contains("verify/build") && message.contains("no retries left"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_task_that_cannot_start_does_not_spend_a_retry() {
+    let g = generation()
+        .with_spec(|s| s.retries = Some(0))
+        .with_status(|s| s.attempts = vec![intent(1)]);
+    let task = observed(
+        TaskState::FailedToStart {
+            reason: "no capacity".into(),
+        },
+        None,
+        Some(3),
+    );
+    let p = plan_at(&g, Some(&task), None, Slot::Granted, 3);
+    assert_eq!(p.status.attempts[0].reason.as_deref(), Some(TASK_FAILED_TO_START));
+    assert_eq!(
+        p.status.phase,
+        Some(Phase::Pending),
+        "retried although spec.retries is 0"
+    );
+}
+
+#[test]
+fn too_many_infrastructure_failures_in_a_row_fail_the_generation() {
+    let failures: Vec<_> = (1..=6)
+        .map(|n| ended(n, n as i64 * 100, TASK_FAILED_TO_START, None))
+        .collect();
+    let g = generation().with_status(|s| {
+        s.attempts = failures[..5].to_vec();
+        s.attempts.push(intent(6));
+    });
+    let task = observed(
+        TaskState::FailedToStart {
+            reason: "image missing".into(),
+        },
+        None,
+        Some(600),
+    );
+    let p = plan_at(&g, Some(&task), None, Slot::Granted, 600);
+    assert_eq!(p.status.phase, Some(Phase::Failed));
+    assert_eq!(condition(&p, "Delivered"), ("False", "InfrastructureUnavailable"));
+}
+
+#[test]
+fn a_launched_task_that_vanished_is_lost_and_retried_without_spending() {
+    let g = generation()
+        .with_spec(|s| s.retries = Some(0))
+        .with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let p = plan_at(&g, Some(&TaskObservation::missing()), None, Slot::Granted, 50);
+    assert_eq!(p.status.attempts[0].reason.as_deref(), Some(TASK_LOST));
+    assert_eq!(p.status.phase, Some(Phase::Pending));
+    assert_eq!(
+        p.action,
+        Action::None,
+        "a lost task is not launched again under the same key"
+    );
+}
+
+#[test]
+fn past_the_deadline_a_running_task_is_stopped_and_the_generation_fails() {
+    let g = generation().with_status(|s| running_since(s, vec![started(1, 0)], 0));
+    let p = plan_at(&g, Some(&task_running(0)), None, Slot::Granted, 601);
+    assert_eq!(p.status.phase, Some(Phase::Failed));
+    assert_eq!(p.action, Action::Stop { key: task_key(&g, 1) });
+    assert_eq!(condition(&p, "Delivered"), ("False", DEADLINE_EXCEEDED));
+    assert_eq!(p.status.attempts[0].reason.as_deref(), Some(DEADLINE_EXCEEDED));
+}
+
+#[test]
+fn a_task_still_running_after_the_deadline_failed_it_is_stopped_again() {
+    let g = generation().with_status(|s| {
+        running_since(s, vec![ended(1, 601, DEADLINE_EXCEEDED, None)], 0);
+        s.phase = Some(Phase::Failed);
+    });
+    let p = plan_at(&g, Some(&task_running(0)), None, Slot::Granted, 610);
+    assert_eq!(p.action, Action::Stop { key: task_key(&g, 1) });
+    assert_eq!(
+        p.status,
+        g.status.clone().unwrap_or_default(),
+        "the outcome stays as decided"
+    );
+    let stopped = plan_at(&g, Some(&task_exited(143, 611)), None, Slot::Granted, 612);
+    assert_eq!(stopped.action, Action::None);
+}
+
+#[test]
+fn cancelling_a_running_generation_stops_its_task_and_ends_cancelled() {
+    let g = generation()
+        .with_spec(|s| s.cancel = Some(true))
+        .with_generation(2)
+        .with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let p = plan_at(&g, Some(&task_running(5)), None, Slot::Granted, 30);
+    assert_eq!(p.status.phase, Some(Phase::Cancelled));
+    assert_eq!(p.action, Action::Stop { key: task_key(&g, 1) });
+    assert_eq!(
+        condition(&p, "Accepted").0,
+        "True",
+        "cancel is the one spec change that is honoured"
+    );
+}
+
+#[test]
+fn cancelling_during_a_backoff_ends_cancelled_without_a_task_to_stop() {
+    let g = generation()
+        .with_spec(|s| s.cancel = Some(true))
+        .with_status(|s| running_since(s, vec![ended(1, 100, "NoResult", Some(0))], 90));
+    let p = plan_at(&g, None, None, Slot::Granted, 101);
+    assert_eq!(p.status.phase, Some(Phase::Cancelled));
+    assert_eq!(p.action, Action::None);
+    assert_eq!(p.status.attempts.len(), 1);
+}
+
+#[test]
+fn cancelling_a_queued_generation_ends_it_at_once() {
+    let g = generation().with_spec(|s| s.cancel = Some(true));
+    let p = plan_at(&g, None, None, Slot::Queued { position: 7 }, 1);
+    assert_eq!(p.status.phase, Some(Phase::Cancelled));
+    assert!(p.status.attempts.is_empty());
+}
+
+#[test]
+fn a_spec_changed_while_running_keeps_the_attempt_going_and_says_the_change_is_not_applied() {
+    let g = generation()
+        .with_generation(2)
+        .with_spec(|s| s.prompt = "A different app".into())
+        .with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let p = plan_at(&g, Some(&task_running(5)), None, Slot::Granted, 30);
+    assert_eq!(p.status.phase, Some(Phase::Running));
+    assert_eq!(p.action, Action::None);
+    assert_eq!(condition(&p, "Accepted"), ("False", "SpecChangedAfterLaunch"));
+}
+
+#[test]
+fn a_queued_generation_takes_spec_changes_before_it_launches() {
+    let g = generation().with_generation(3);
+    let p = plan_at(&g, None, None, Slot::Granted, 1);
+    assert_eq!(p.status.observed_generation, Some(3));
+    assert_eq!(condition(&p, "Accepted"), ("True", "Accepted"));
+}
+
+#[test]
+fn a_finished_generation_is_deleted_once_its_ttl_has_passed() {
+    let g = generation()
+        .with_spec(|s| s.ttl_seconds_after_finished = Some(60))
+        .with_status(|s| {
+            s.phase = Some(Phase::Delivered);
+            s.completion_time = Some(time(100));
+        });
+    assert_eq!(
+        plan_at(&g, None, None, Slot::Granted, 130).requeue,
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(plan_at(&g, None, None, Slot::Granted, 160).action, Action::Delete);
+}
+
+#[test]
+fn a_finished_generation_without_a_ttl_needs_nothing_more() {
+    let g = generation().with_status(|s| {
+        s.phase = Some(Phase::Failed);
+        s.completion_time = Some(time(100));
+    });
+    let p = plan_at(&g, None, None, Slot::Granted, 10_000);
+    assert_eq!((p.action, p.requeue), (Action::None, None));
+    assert_eq!(Some(p.status), g.status);
+}
+
+#[test]
+fn slots_are_held_from_the_recorded_intent_until_the_attempt_ends() {
+    let queued = generation();
+    assert!(!holds_slot(queued.status.as_ref()));
+    assert!(wants_slot(&queued, at(0), &policy()));
+    let launching = generation().with_status(|s| s.attempts = vec![intent(1)]);
+    assert!(holds_slot(launching.status.as_ref()));
+    assert!(!wants_slot(&launching, at(0), &policy()));
+    let backing_off = generation().with_status(|s| s.attempts = vec![ended(1, 100, "NoResult", Some(0))]);
+    assert!(!holds_slot(backing_off.status.as_ref()));
+    assert!(
+        !wants_slot(&backing_off, at(101), &policy()),
+        "not during the backoff"
+    );
+    assert!(wants_slot(&backing_off, at(1000), &policy()));
+}

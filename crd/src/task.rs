@@ -1,0 +1,91 @@
+//! The contract between the controller and a generator task, as files in the artifact store:
+//! `input.json` (what to do, written before launch), the event log (what is happening) and
+//! `attempts/<n>/result.json` (what came of it, written last).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Blueprint, GateResult, GenerationSpec, Outputs, Usage};
+
+/// What a generator task must do. Holds no secrets: those reach the task through its environment.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskInput {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// `metadata.generation` of the spec this task works from.
+    pub observed_generation: i64,
+    pub spec: GenerationSpec,
+    /// Where this Generation's artifacts live, e.g. `file:///var/lib/appgen/artifacts/generations/default/todo/<uid>/`.
+    pub artifacts: String,
+}
+
+/// What a generator task achieved. A task that exits without writing one has failed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskResult {
+    /// True only when every gate passed and the app was delivered.
+    pub delivered: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outputs: Option<Outputs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verification: Vec<GateResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blueprint: Option<Blueprint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<TaskError>,
+}
+
+/// Why a task did not deliver.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskError {
+    /// The step that failed, e.g. `verify/build`.
+    pub step: String,
+    /// What went wrong, ending with what the user can do about it.
+    pub message: String,
+}
+
+/// The kinds of event-log lines.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum TaskEventType {
+    Phase,
+    Log,
+    Agent,
+    Tool,
+    Gate,
+    Artifact,
+    Usage,
+    Result,
+    Error,
+}
+
+/// One line of a task's event log (`attempts/<n>/events/*.ndjson`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TaskEvent {
+    /// Increases by one per line within an attempt, from 1.
+    pub seq: u64,
+    pub ts: jiff::Timestamp,
+    pub attempt: u32,
+    #[serde(rename = "type")]
+    pub event_type: TaskEventType,
+    /// Type-specific; a `phase` event carries `{"step": "verify/build"}`.
+    #[serde(default)]
+    pub body: Value,
+}
+
+impl TaskEvent {
+    /// The progress step a `phase` event reports.
+    pub fn step(&self) -> Option<&str> {
+        match self.event_type {
+            TaskEventType::Phase => self.body.get("step").and_then(Value::as_str),
+            _ => None,
+        }
+    }
+}
