@@ -37,6 +37,16 @@ pub struct ControllerArgs {
     /// The program a process task runs, given `--input <uri>` [default: this binary's `generate`].
     #[arg(long, env = "APPGEN_GENERATOR")]
     pub generator: Option<PathBuf>,
+    /// CPU seconds a process task may use (`ulimit -t`).
+    #[arg(long)]
+    pub task_cpu_seconds: Option<u64>,
+    /// Virtual memory a process task may use, in MiB (`ulimit -v`). Node reserves much address
+    /// space; keep this generous.
+    #[arg(long)]
+    pub task_memory_mib: Option<u64>,
+    /// Open files a process task may hold (`ulimit -n`).
+    #[arg(long)]
+    pub task_open_files: Option<u64>,
     /// Seconds between sweeps that stop tasks whose Generation is gone.
     #[arg(long, default_value_t = 30, hide = true)]
     pub sweep_seconds: u64,

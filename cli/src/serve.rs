@@ -25,7 +25,7 @@ pub struct ServeArgs {
     #[arg(long, env = "APPGEN_DATA_DIR", default_value = "./.appgen")]
     data_dir: PathBuf,
     /// How many changes are kept for watches resuming from a resourceVersion.
-    #[arg(long, default_value_t = 10_000, hide = true)]
+    #[arg(long, default_value_t = 4_096, hide = true)]
     watch_history: usize,
     /// Seconds an Event is kept before it is deleted.
     #[arg(long, default_value_t = 3600, hide = true)]

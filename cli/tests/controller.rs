@@ -344,6 +344,7 @@ async fn a_burst_of_200_never_runs_more_than_max_running_tasks_and_all_finish() 
     }
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut max_running = 0;
+    let mut saw_queue_position = false;
     loop {
         let list = api.list(&ListParams::default()).await.unwrap();
         let running = list
@@ -352,6 +353,13 @@ async fn a_burst_of_200_never_runs_more_than_max_running_tasks_and_all_finish() 
             .filter(|g| phase(g) == Some(Phase::Running))
             .count();
         max_running = max_running.max(running);
+        saw_queue_position |= list.items.iter().any(|g| {
+            condition(g, "Launched").is_some_and(|c| c.1 == "Queued")
+                && g.status
+                    .as_ref()
+                    .and_then(|s| s.message.as_deref())
+                    .is_some_and(|m| m.contains("position"))
+        });
         if list.items.iter().all(|g| phase(g) == Some(Phase::Delivered)) {
             break;
         }
@@ -371,6 +379,10 @@ async fn a_burst_of_200_never_runs_more_than_max_running_tasks_and_all_finish() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(max_running <= 4, "status showed {max_running} running");
+    assert!(
+        saw_queue_position,
+        "waiting Generations said where they are in the queue"
+    );
     let seen: Vec<usize> = std::fs::read_to_string(server.data_dir().join("concurrency.log"))
         .unwrap()
         .lines()
@@ -433,5 +445,87 @@ async fn metrics_count_reconciles_and_launches() {
         "appgen_running_tasks",
     ] {
         assert!(body.contains(metric), "{metric} in:\n{body}");
+    }
+}
+
+#[tokio::test]
+async fn appgen_controller_runs_alone_against_a_kubeconfig() {
+    let server = Server::start();
+    let mut controller = std::process::Command::new(common::APPGEN)
+        .args([
+            "controller",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--generator",
+            GENERATOR,
+            "--data-dir",
+        ])
+        .arg(server.data_dir())
+        .env("KUBECONFIG", &server.kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let api = api(&server).await;
+    api.create(&PostParams::default(), &generation("elsewhere", "An app", 0))
+        .await
+        .unwrap();
+    let done = wait_for(&api, "elsewhere", 30, |g| phase(g) == Some(Phase::Delivered)).await;
+    let _ = controller.kill();
+    let _ = controller.wait();
+    assert_eq!(done.status.unwrap().attempts.len(), 1);
+}
+
+#[tokio::test]
+async fn a_task_whose_generation_vanished_while_the_controller_was_down_is_swept() {
+    let mut server = serve(&[]);
+    let api = api(&server).await;
+    let created = api
+        .create(
+            &PostParams::default(),
+            &generation("orphan", "An app test:sleep=300", 0),
+        )
+        .await
+        .unwrap();
+    wait_for(&api, "orphan", 20, |g| phase(g) == Some(Phase::Running)).await;
+    let uid = created.uid().unwrap();
+    // With the controller down, the Generation goes without its finalizer running.
+    server.restart_with(&["--no-controller"]);
+    let api = self::api(&server).await;
+    api.patch(
+        "orphan",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    api.delete("orphan", &DeleteParams::default()).await.unwrap();
+    assert!(
+        !processes_mentioning(&uid).is_empty(),
+        "the task outlived its Generation"
+    );
+    server.restart_with(&["--generator", GENERATOR, "--sweep-seconds", "1"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !processes_mentioning(&uid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the orphan was not swept: {:?}",
+            processes_mentioning(&uid)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_finished_generation_is_deleted_after_its_ttl() {
+    let server = serve(&[]);
+    let api = api(&server).await;
+    let mut g = generation("shortlived", "An app", 0);
+    g.spec.ttl_seconds_after_finished = Some(0);
+    api.create(&PostParams::default(), &g).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while api.get_opt("shortlived").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "still there after its TTL");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

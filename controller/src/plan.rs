@@ -652,32 +652,33 @@ fn failure(
     }
 }
 
-/// When the attempt after `last` may start, if `last` ended; backoff doubles per spent retry, with
-/// up to 20% jitter derived from the Generation's uid so it is spread but reproducible.
+/// When the attempt after `last` may start, if `last` ended: backon's exponential backoff (doubling
+/// per spent retry, capped) with jitter seeded from the Generation's uid, so retries of many
+/// Generations spread out while each one's schedule stays reproducible — the planner stays pure.
+/// Infrastructure failures wait the first step only: they are nobody's fault and spend nothing.
 fn retry_at(generation: &Generation, last: &Attempt, policy: &Policy) -> Option<jiff::Timestamp> {
+    use backon::BackoffBuilder;
     let finished = last.finish_time.as_ref()?.0;
-    let infrastructure = is_infrastructure(last.reason.as_deref());
-    let exponent = if infrastructure {
+    let step = if is_infrastructure(last.reason.as_deref()) {
         0
     } else {
-        u32::try_from(last.number.max(1) - 1).unwrap_or(0).min(16)
+        attempt_number(last).saturating_sub(1)
     };
-    let base = policy
-        .backoff_base
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(policy.backoff_max);
-    let seed = generation
-        .metadata
-        .uid
-        .as_deref()
-        .unwrap_or_default()
-        .bytes()
-        .chain(last.number.to_le_bytes());
-    let hash = seed.fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+    let uid = generation.metadata.uid.as_deref().unwrap_or_default();
+    let seed = uid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
     });
-    let jitter = base.mul_f64((hash % 1000) as f64 / 5000.0);
-    let wait = jiff::SignedDuration::try_from(base + jitter).ok()?;
+    let delay = backon::ExponentialBuilder::new()
+        .with_min_delay(policy.backoff_base)
+        .with_max_delay(policy.backoff_max)
+        .with_factor(2.0)
+        .with_jitter()
+        .with_jitter_seed(seed)
+        .without_max_times()
+        .build()
+        .nth(step as usize)
+        .unwrap_or(policy.backoff_max);
+    let wait = jiff::SignedDuration::try_from(delay).ok()?;
     finished.checked_add(wait).ok().map(whole_seconds)
 }
 

@@ -69,6 +69,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// A write lost a race with another writer (409): the next pass, on fresher data, settles it.
+    fn is_conflict(&self) -> bool {
+        let kube_conflict = |e: &kube::Error| matches!(e, kube::Error::Api(s) if s.code == 409);
+        // kube-runtime guards its finalizer patches with a JSON-patch `test`; on a stale copy the
+        // test fails, which the API server answers with 422.
+        let stale_test = |e: &kube::Error| matches!(e, kube::Error::Api(s) if s.code == 409 || s.code == 422);
+        match self {
+            Error::Kube(e) => kube_conflict(e),
+            Error::Finalizer(e) => match e.as_ref() {
+                finalizer::Error::AddFinalizer(e) | finalizer::Error::RemoveFinalizer(e) => stale_test(e),
+                finalizer::Error::ApplyFailed(e) | finalizer::Error::CleanupFailed(e) => e.is_conflict(),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// A short label for metrics and logs.
     pub fn category(&self) -> &'static str {
         match self {
@@ -150,13 +167,16 @@ impl Context {
         }
     }
 
-    /// Wakes the first Generations of the queue when slots may have freed.
+    /// Wakes as many Generations at the head of the queue as there are free slots, when one may
+    /// have freed: waking more would only have them find the queue full again.
     fn wake_queue(&self) {
         let all = self.generations.state();
         let now = self.now();
+        let held = all.iter().filter(|g| holds_slot(g.status.as_ref())).count();
+        let free = self.config.max_running.saturating_sub(held).max(1);
         for g in fair_queue(&all, |g| wants_slot(g, now, &self.config.policy))
             .iter()
-            .take(self.config.max_running)
+            .take(free)
         {
             let _ = self.wake.unbounded_send(ObjectRef::from_obj(g.as_ref()));
         }
@@ -182,9 +202,10 @@ fn fair_queue(all: &[Arc<Generation>], wanting: impl Fn(&Generation) -> bool) ->
             .push(g.clone());
     }
     let mut lanes: Vec<Vec<Arc<Generation>>> = by_namespace.into_values().collect();
+    // sort_by, not sort_by_key: the keys borrow from the elements.
+    #[allow(clippy::unnecessary_sort_by)]
     for lane in &mut lanes {
-        lane.sort_by_key(|g| created(g));
-        lane.reverse();
+        lane.sort_by(|a, b| created(b).cmp(&created(a)));
     }
     let mut queue = Vec::new();
     loop {
@@ -192,7 +213,8 @@ fn fair_queue(all: &[Arc<Generation>], wanting: impl Fn(&Generation) -> bool) ->
         if round.is_empty() {
             return queue;
         }
-        round.sort_by_key(|g| created(g));
+        #[allow(clippy::unnecessary_sort_by)]
+        round.sort_by(|a, b| created(a).cmp(&created(b)));
         queue.extend(round);
     }
 }
@@ -243,6 +265,10 @@ fn hostname() -> Option<String> {
 }
 
 fn error_policy(_generation: Arc<Generation>, error: &Error, context: Arc<Context>) -> Requeue {
+    if error.is_conflict() {
+        tracing::debug!(error = %error, "lost a write race; planning again");
+        return Requeue::requeue(Duration::from_millis(100));
+    }
     context.metrics.failed(error.category());
     tracing::warn!(error = %error, category = error.category(), "reconcile failed; retrying in 5s");
     Requeue::requeue(Duration::from_secs(5))
@@ -325,8 +351,18 @@ async fn apply(generation: &Generation, api: &Api<Generation>, context: &Context
     let plan = plan::plan(generation, &observed, context.now(), &context.config.policy);
 
     let before = generation.status.clone().unwrap_or_default();
-    if plan.status != before {
-        write_status(api, generation, &plan.status).await?;
+    let wrote = plan.status != before;
+    if wrote {
+        match write_status(api, generation, &plan.status).await {
+            Ok(()) => {}
+            // Planned from a copy older than the stored object: plan again from the newer one,
+            // which the watch is already bringing.
+            Err(Error::Kube(kube::Error::Api(status))) if status.code == 409 => {
+                tracing::debug!("status changed meanwhile; planning again");
+                return Ok(Requeue::requeue(Duration::from_millis(100)));
+            }
+            Err(e) => return Err(e),
+        }
         record_events(context, generation, &before, &plan.status, task.as_ref()).await;
     }
     match &plan.action {
@@ -342,6 +378,9 @@ async fn apply(generation: &Generation, api: &Api<Generation>, context: &Context
         context.wake_queue();
     }
     Ok(match plan.requeue {
+        // "Again at once" after a status write: the watch delivers the written object and that
+        // triggers the next pass, which then sees its own write instead of a stale copy.
+        Some(after) if after.is_zero() && wrote => Requeue::await_change(),
         Some(after) if after.is_zero() => Requeue::requeue(Duration::from_millis(1)),
         Some(after) => Requeue::requeue(after),
         None => Requeue::await_change(),
@@ -526,11 +565,15 @@ async fn record_events(
 
 /// Stops tasks whose Generation is gone, or that belong to an attempt the Generation no longer runs.
 async fn sweep(context: Arc<Context>) {
-    let mut ticks = tokio::time::interval(context.config.sweep_interval);
+    let interval = context.config.sweep_interval;
+    let mut ticks = tokio::time::interval(interval);
     loop {
         ticks.tick().await;
-        if context.generations.wait_until_ready().await.is_err() {
-            return;
+        // Asked afresh each tick: a wait begun before the first list completes was seen never to wake.
+        match tokio::time::timeout(interval, context.generations.wait_until_ready()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => continue,
         }
         let tasks = match context.backend.list().await {
             Ok(tasks) => tasks,
@@ -540,6 +583,11 @@ async fn sweep(context: Arc<Context>) {
             }
         };
         let all = context.generations.state();
+        tracing::debug!(
+            tasks = tasks.len(),
+            generations = all.len(),
+            "sweeping for orphaned tasks"
+        );
         for task in tasks.into_iter().filter(|t| t.observation.is_active()) {
             let owner = all.iter().find(|g| g.uid().as_deref() == Some(task.key.uid()));
             let current = owner.and_then(|g| watched_attempt(g.status.as_ref()).map(|n| task_key(g, n)));

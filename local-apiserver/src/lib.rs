@@ -78,7 +78,7 @@ impl Config {
             database,
             crds,
             tokens,
-            watch_history: 10_000,
+            watch_history: 4_096,
             bookmark_interval: Duration::from_secs(30),
             event_ttl: Duration::from_secs(3600),
             clock: Arc::new(jiff::Timestamp::now),

@@ -155,6 +155,12 @@ impl Server {
         self.spawn();
     }
 
+    /// Starts the server again, on the same address and data directory, with other flags.
+    pub fn restart_with(&mut self, extra_args: &[&str]) {
+        self.extra_args = extra_args.iter().map(|s| (*s).to_owned()).collect();
+        self.restart();
+    }
+
     /// Sends raw bytes over plain HTTP and returns the whole response, or None if nothing came back.
     pub fn raw(&self, request: &str) -> Option<String> {
         self.raw_bytes(request.as_bytes())

@@ -137,6 +137,24 @@ pub enum BackendError {
     },
 }
 
+impl BackendError {
+    pub fn unavailable(backend: &'static str, operation: &'static str, message: String) -> Self {
+        BackendError::Unavailable {
+            backend,
+            operation,
+            message,
+        }
+    }
+
+    pub fn rejected(backend: &'static str, operation: &'static str, message: String) -> Self {
+        BackendError::Rejected {
+            backend,
+            operation,
+            message,
+        }
+    }
+}
+
 /// A place to run generator tasks.
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + fmt::Debug {

@@ -144,7 +144,8 @@ impl ProcessBackend {
         // A key from TaskKey::new may hold anything its uid holds; only a plain name may become a
         // directory, so that no key can reach outside tasks_dir or hide as a dot-file.
         if name.is_empty() || name.starts_with('.') || name.contains(['/', '\0']) {
-            return Err(rejected(
+            return Err(BackendError::rejected(
+                BACKEND,
                 operation,
                 format!("task key {name:?} cannot name a directory"),
             ));
@@ -288,7 +289,8 @@ impl Backend for ProcessBackend {
         let _launching = LaunchGuard::new(&self.launching, &task.key);
         let prepare_dir = dir.clone();
         let prepared = blocking(OPERATION, move || {
-            let json = serde_json::to_vec_pretty(&record).map_err(|e| rejected(OPERATION, e.to_string()))?;
+            let json = serde_json::to_vec_pretty(&record)
+                .map_err(|e| BackendError::rejected(BACKEND, OPERATION, e.to_string()))?;
             write_atomically(&prepare_dir.join(TASK_FILE), &json)
                 .map_err(|e| io_error(OPERATION, &prepare_dir.join(TASK_FILE), e))?;
             let work = prepare_dir.join(WORK_DIR);
@@ -349,7 +351,8 @@ impl Backend for ProcessBackend {
         tracing::info!(%key, grace = ?self.config.stop_grace, "task ignored SIGTERM; killing its process group");
         signal_group(group, Signal::KILL)?;
         if !wait_for_group_to_end(leader.pid, KILL_WAIT).await {
-            return Err(unavailable(
+            return Err(BackendError::unavailable(
+                BACKEND,
                 OPERATION,
                 format!("process group {} survived SIGKILL", leader.pid),
             ));
@@ -625,12 +628,14 @@ fn read_pid(dir: &Path) -> Result<Option<ProcessIdentity>, BackendError> {
     match (fields.next(), fields.next()) {
         (Some(Ok(pid)), Some(Ok(start_time))) => match i32::try_from(pid) {
             Ok(pid) if pid > 0 => Ok(Some(ProcessIdentity { pid, start_time })),
-            _ => Err(rejected(
+            _ => Err(BackendError::rejected(
+                BACKEND,
                 "observe",
                 format!("{} names no process: {text:?}", path.display()),
             )),
         },
-        _ => Err(rejected(
+        _ => Err(BackendError::rejected(
+            BACKEND,
             "observe",
             format!(
                 "{} does not hold \"<pid> <start time>\": {text:?}",
@@ -675,7 +680,8 @@ fn signal_group(group: Pid, signal: Signal) -> Result<bool, BackendError> {
     match rustix::process::kill_process_group(group, signal) {
         Ok(()) => Ok(true),
         Err(rustix::io::Errno::SRCH) => Ok(false),
-        Err(e) => Err(unavailable(
+        Err(e) => Err(BackendError::unavailable(
+            BACKEND,
             "stop",
             format!("could not signal process group {}: {e}", group.as_raw_nonzero()),
         )),
@@ -728,33 +734,19 @@ async fn blocking<T: Send + 'static>(
     operation: &'static str,
     work: impl FnOnce() -> Result<T, BackendError> + Send + 'static,
 ) -> Result<T, BackendError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| unavailable(operation, format!("the worker thread failed: {e}")))?
+    tokio::task::spawn_blocking(work).await.map_err(|e| {
+        BackendError::unavailable(BACKEND, operation, format!("the worker thread failed: {e}"))
+    })?
 }
 
 fn io_error(operation: &'static str, path: &Path, error: io::Error) -> BackendError {
     let message = format!("{}: {error}", path.display());
     match error.kind() {
         // The tasks directory is misconfigured: retrying will not fix its permissions.
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => rejected(operation, message),
-        _ => unavailable(operation, message),
-    }
-}
-
-fn unavailable(operation: &'static str, message: String) -> BackendError {
-    BackendError::Unavailable {
-        backend: BACKEND,
-        operation,
-        message,
-    }
-}
-
-fn rejected(operation: &'static str, message: String) -> BackendError {
-    BackendError::Rejected {
-        backend: BACKEND,
-        operation,
-        message,
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            BackendError::rejected(BACKEND, operation, message)
+        }
+        _ => BackendError::unavailable(BACKEND, operation, message),
     }
 }
 

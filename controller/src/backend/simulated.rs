@@ -138,7 +138,7 @@ impl SimulatedBackend {
             .store
             .get(&key)
             .await
-            .map_err(|e| unavailable("launch", e.to_string()))?;
+            .map_err(|e| BackendError::unavailable(BACKEND, "launch", e.to_string()))?;
         let input = match bytes.map(|bytes| serde_json::from_slice::<TaskInput>(&bytes)) {
             Some(Ok(input)) => input,
             Some(Err(error)) => {
@@ -212,7 +212,7 @@ impl SimulatedBackend {
             self.store
                 .append_events(&prefix, &due)
                 .await
-                .map_err(|e| unavailable("observe", e.to_string()))?;
+                .map_err(|e| BackendError::unavailable(BACKEND, "observe", e.to_string()))?;
             task.steps_written += due.len();
         }
         if !ended {
@@ -222,13 +222,13 @@ impl SimulatedBackend {
         // The result is written last, as a generator writes it, and only then is the task over.
         let code = match self.result(task) {
             Some((code, result)) => {
-                let json =
-                    serde_json::to_vec_pretty(&result).map_err(|e| unavailable("observe", e.to_string()))?;
+                let json = serde_json::to_vec_pretty(&result)
+                    .map_err(|e| BackendError::unavailable(BACKEND, "observe", e.to_string()))?;
                 let key = task.layout.result(task.attempt);
                 self.store
                     .put(&key, json.into())
                     .await
-                    .map_err(|e| unavailable("observe", e.to_string()))?;
+                    .map_err(|e| BackendError::unavailable(BACKEND, "observe", e.to_string()))?;
                 code
             }
             None => FAILED,
@@ -337,7 +337,7 @@ impl Backend for SimulatedBackend {
             return Ok(());
         }
         let layout = Layout::new(&task.namespace, &task.name, &task.uid)
-            .map_err(|e| rejected("launch", e.to_string()))?;
+            .map_err(|e| BackendError::rejected(BACKEND, "launch", e.to_string()))?;
         let (outcome, run_time, prompt_len) = self.plan(&layout, task.attempt).await?;
         let simulated = SimulatedTask {
             namespace: task.namespace.clone(),
@@ -525,22 +525,6 @@ fn fake_sha256(name: &str) -> String {
             format!("{hash:016x}")
         })
         .collect()
-}
-
-fn unavailable(operation: &'static str, message: String) -> BackendError {
-    BackendError::Unavailable {
-        backend: BACKEND,
-        operation,
-        message,
-    }
-}
-
-fn rejected(operation: &'static str, message: String) -> BackendError {
-    BackendError::Rejected {
-        backend: BACKEND,
-        operation,
-        message,
-    }
 }
 
 #[cfg(test)]

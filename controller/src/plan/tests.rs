@@ -174,7 +174,7 @@ fn a_task_that_ends_without_a_result_fails_its_attempt_and_waits_out_a_backoff_b
     assert_eq!(condition(&p, "Launched"), ("False", "Retrying"));
     let wait = p.requeue.unwrap_or_default();
     assert!(
-        wait >= Duration::from_secs(10) && wait <= Duration::from_secs(12),
+        wait >= Duration::from_secs(10) && wait <= Duration::from_secs(20),
         "first backoff with jitter: {wait:?}"
     );
     assert_eq!(p.status.attempts.len(), 1, "no second attempt before the backoff");
@@ -191,11 +191,42 @@ fn after_the_backoff_the_next_attempt_is_recorded_when_a_slot_is_free() {
     assert!(
         waiting
             .requeue
-            .is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(7))
+            .is_some_and(|d| d > Duration::ZERO && d <= Duration::from_secs(15))
     );
     let p = plan_at(&g, None, None, Slot::Granted, 200);
     assert_eq!(p.status.attempts.len(), 2);
     assert_eq!(p.status.attempts[1], intent(2));
+}
+
+#[test]
+fn the_backoff_doubles_with_each_spent_retry_and_is_the_same_every_time_it_is_computed() {
+    let after = |attempts: Vec<Attempt>| {
+        let g = generation().with_spec(|s| s.retries = Some(5)).with_status(|s| {
+            running_since(s, attempts, 900);
+            s.phase = Some(Phase::Pending);
+        });
+        plan_at(&g, None, None, Slot::Granted, 1000)
+            .requeue
+            .unwrap_or_default()
+    };
+    let first = after(vec![ended(1, 1000, "NoResult", Some(0))]);
+    let second = after(vec![
+        ended(1, 900, "NoResult", Some(0)),
+        ended(2, 1000, "NoResult", Some(0)),
+    ]);
+    assert!(
+        first >= Duration::from_secs(10) && first <= Duration::from_secs(20),
+        "{first:?}"
+    );
+    assert!(
+        second >= Duration::from_secs(20) && second <= Duration::from_secs(40),
+        "{second:?}"
+    );
+    assert_eq!(
+        first,
+        after(vec![ended(1, 1000, "NoResult", Some(0))]),
+        "jitter is seeded by the uid"
+    );
 }
 
 #[test]
