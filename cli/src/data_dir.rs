@@ -74,7 +74,10 @@ impl DataDir {
     /// Records the address `serve` listens on, for `appgen kubeconfig` and the user verbs.
     pub fn record_server(&self, url: &str) -> Result<(), Error> {
         let path = self.root.join(SERVER_FILE);
-        fs::write(&path, json!({ "url": url }).to_string()).map_err(io_error(&path))
+        // Written whole or not at all: other commands read it while serve starts.
+        let temp = self.root.join(format!("{SERVER_FILE}.tmp"));
+        fs::write(&temp, json!({ "url": url }).to_string()).map_err(io_error(&temp))?;
+        fs::rename(&temp, &path).map_err(io_error(&path))
     }
 
     fn server_url(&self) -> Result<String, Error> {

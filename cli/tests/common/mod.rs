@@ -88,13 +88,16 @@ impl Server {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(text) = std::fs::read_to_string(&server_file) {
-                let url: serde_json::Value = serde_json::from_str(&text).unwrap();
-                self.address = url["url"]
-                    .as_str()
-                    .unwrap()
-                    .trim_start_matches("https://")
-                    .to_owned();
+            let url = std::fs::read_to_string(&server_file)
+                .ok()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+                .and_then(|v| {
+                    v["url"]
+                        .as_str()
+                        .map(|u| u.trim_start_matches("https://").to_owned())
+                });
+            if let Some(address) = url {
+                self.address = address;
                 if self
                     .raw("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                     .is_some()
