@@ -105,19 +105,21 @@ async fn main() {
     let elapsed = started.elapsed();
     let cpu = (serve.cpu_seconds() - cpu_before) / elapsed.as_secs_f64();
 
-    let t = timeline.lock().unwrap();
-    let since_created = |at: &HashMap<String, Instant>| {
-        let mut d: Vec<Duration> = at.iter().map(|(name, when)| *when - t.created[name]).collect();
-        d.sort();
-        d
+    let (to_launch, to_deliver, delivered) = {
+        let t = timeline.lock().unwrap();
+        let since_created = |at: &HashMap<String, Instant>| {
+            let mut d: Vec<Duration> = at.iter().map(|(name, when)| *when - t.created[name]).collect();
+            d.sort();
+            d
+        };
+        (
+            since_created(&t.launched),
+            since_created(&t.delivered),
+            t.delivered.len(),
+        )
     };
-    let to_launch = since_created(&t.launched);
-    let to_deliver = since_created(&t.delivered);
     println!("| measure | result |\n| --- | --- |");
-    println!(
-        "| Generations created in a burst (16 clients) / delivered | {count} / {} |",
-        t.delivered.len()
-    );
+    println!("| Generations created in a burst (16 clients) / delivered | {count} / {delivered} |");
     println!(
         "| create → Launched (status shows the attempt started) | p50 {}, p99 {} |",
         ms(percentile(&to_launch, 0.5)),
@@ -137,4 +139,57 @@ async fn main() {
         "| serve RSS with {count} finished Generations | {:.1} MB |",
         serve.rss_mb()
     );
+    let steady = steady_launch_latency(&serve, 100).await;
+    println!(
+        "| create → Launched at a steady 10/s, far under the cap and the throughput | p50 {}, p99 {} |",
+        ms(percentile(&steady, 0.5)),
+        ms(percentile(&steady, 0.99))
+    );
+}
+
+/// Creates `count` Generations one every 100 ms and returns, for each, the time from the start of
+/// its create request until a watcher sees its attempt started.
+async fn steady_launch_latency(serve: &Serve, count: usize) -> Vec<Duration> {
+    let created: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let (found_tx, mut found_rx) = tokio::sync::mpsc::unbounded_channel::<(String, Instant)>();
+    let api = serve.api();
+    let watching = tokio::spawn(async move {
+        let mut events = watcher(api, watcher::Config::default()).applied_objects().boxed();
+        while let Some(event) = events.next().await {
+            if let Ok(g) = event
+                && launched(&g)
+                && g.name_any().starts_with("steady-")
+                && found_tx.send((g.name_any(), Instant::now())).is_err()
+            {
+                return;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let api = serve.api();
+    for i in 0..count {
+        let name = format!("steady-{i:04}");
+        created.lock().unwrap().insert(name.clone(), Instant::now());
+        api.create(&PostParams::default(), &generation(&name))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut seen: HashMap<String, Instant> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.len() < count && Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(1), found_rx.recv()).await {
+            Ok(Some((name, at))) => {
+                seen.entry(name).or_insert(at);
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+    watching.abort();
+    assert_eq!(seen.len(), count, "every steady Generation was seen launched");
+    let created = created.lock().unwrap();
+    let mut delays: Vec<Duration> = seen.iter().map(|(name, at)| *at - created[name]).collect();
+    delays.sort();
+    delays
 }
