@@ -324,6 +324,25 @@ async fn apply(generation: &Generation, api: &Api<Generation>, context: &Context
     if context.generations.wait_until_ready().await.is_err() {
         return Ok(Requeue::requeue(Duration::from_secs(1)));
     }
+    match pass(generation, api, context).await? {
+        // Right after a launch the backend can already say how the task is doing: look now, so
+        // status shows it started (or ended) without waiting for the next pass.
+        Pass::Launched(after) => match pass(generation, api, context).await? {
+            Pass::Done(requeue) => Ok(requeue),
+            Pass::Launched(_) => Ok(after),
+        },
+        Pass::Done(requeue) => Ok(requeue),
+    }
+}
+
+/// What one observe–plan–act pass ended with.
+enum Pass {
+    Done(Requeue),
+    /// It launched a task (status unchanged); the Requeue is what to do if no second look follows.
+    Launched(Requeue),
+}
+
+async fn pass(generation: &Generation, api: &Api<Generation>, context: &Context) -> Result<Pass, Error> {
     let layout = layout(generation)?;
     let attempt = watched_attempt(generation.status.as_ref());
     let task = match attempt {
@@ -359,12 +378,13 @@ async fn apply(generation: &Generation, api: &Api<Generation>, context: &Context
             // which the watch is already bringing.
             Err(Error::Kube(kube::Error::Api(status))) if status.code == 409 => {
                 tracing::debug!("status changed meanwhile; planning again");
-                return Ok(Requeue::requeue(Duration::from_millis(100)));
+                return Ok(Pass::Done(Requeue::requeue(Duration::from_millis(100))));
             }
             Err(e) => return Err(e),
         }
         record_events(context, generation, &before, &plan.status, task.as_ref()).await;
     }
+    let launched = matches!(plan.action, Action::Launch { .. });
     match &plan.action {
         Action::None => {}
         Action::Launch { attempt } => launch(context, generation, &layout, *attempt).await?,
@@ -377,13 +397,18 @@ async fn apply(generation: &Generation, api: &Api<Generation>, context: &Context
     if holds_slot(Some(&before)) && !holds_slot(Some(&plan.status)) {
         context.wake_queue();
     }
-    Ok(match plan.requeue {
+    let requeue = match plan.requeue {
         // "Again at once" after a status write: the watch delivers the written object and that
         // triggers the next pass, which then sees its own write instead of a stale copy.
         Some(after) if after.is_zero() && wrote => Requeue::await_change(),
         Some(after) if after.is_zero() => Requeue::requeue(Duration::from_millis(1)),
         Some(after) => Requeue::requeue(after),
         None => Requeue::await_change(),
+    };
+    Ok(if launched && !wrote {
+        Pass::Launched(requeue)
+    } else {
+        Pass::Done(requeue)
     })
 }
 
