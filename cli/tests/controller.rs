@@ -96,6 +96,19 @@ fn processes_mentioning(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits up to 20 s for every process mentioning `uid` to be gone; `what` says what failed if not.
+async fn wait_until_no_process(uid: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !processes_mentioning(uid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {:?}",
+            processes_mentioning(uid)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn events_about(server: &Server, name: &str) -> Vec<String> {
     let events: Api<CoreEvent> = Api::namespaced(server.client().await, "default");
     let list = events
@@ -228,15 +241,7 @@ async fn past_its_deadline_a_generation_is_stopped_and_fails_with_deadline_excee
         Some(("False".into(), "DeadlineExceeded".into()))
     );
     let uid = created.uid().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !processes_mentioning(&uid).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the task outlived its deadline: {:?}",
-            processes_mentioning(&uid)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_no_process(&uid, "the task outlived its deadline").await;
 }
 
 #[tokio::test]
@@ -265,15 +270,7 @@ async fn cancelling_a_running_generation_stops_its_task_and_ends_cancelled() {
         condition(&cancelled, "Delivered"),
         Some(("False".into(), "Cancelled".into()))
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !processes_mentioning(&uid).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the task survived the cancel: {:?}",
-            processes_mentioning(&uid)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_no_process(&uid, "the task survived the cancel").await;
 }
 
 #[tokio::test]
@@ -505,15 +502,7 @@ async fn a_task_whose_generation_vanished_while_the_controller_was_down_is_swept
         "the task outlived its Generation"
     );
     server.restart_with(&["--generator", GENERATOR, "--sweep-seconds", "1"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !processes_mentioning(&uid).is_empty() {
-        assert!(
-            Instant::now() < deadline,
-            "the orphan was not swept: {:?}",
-            processes_mentioning(&uid)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_no_process(&uid, "the orphan was not swept").await;
 }
 
 #[tokio::test]
