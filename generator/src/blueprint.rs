@@ -1,0 +1,1 @@
+//! Prompt → blueprint: the data model the scaffold agent understood.

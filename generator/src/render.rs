@@ -1,0 +1,1 @@
+//! Blueprint → the files of a React + Vite + Express app.
