@@ -2,4 +2,14 @@
 //! app, check it with the gates, package it, and always write `result.json`.
 
 pub mod blueprint;
+mod command;
+mod events;
+pub mod gates;
+pub mod package;
 pub mod render;
+pub mod workspace;
+
+pub use gates::Tools;
+
+/// The clock for event timestamps; injected so tests are deterministic.
+pub type Clock = std::sync::Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
