@@ -7,11 +7,13 @@ mod error;
 mod key;
 mod layout;
 mod local;
+mod open;
 mod s3;
 mod store;
 
 pub use error::{ArtifactError, Result};
 pub use layout::Layout;
 pub use local::LocalStore;
+pub use open::{open, open_object};
 pub use s3::{S3Config, S3Store};
 pub use store::ArtifactStore;
