@@ -36,6 +36,28 @@ pub enum ArtifactError {
         source: serde_json::Error,
     },
 
+    /// An S3 store that cannot be set up as configured; nothing was sent yet.
+    #[error("S3 store for bucket {bucket:?} cannot be set up: {reason}")]
+    S3Config { bucket: String, reason: String },
+
+    /// An S3 request failed. `key` is the full object key or prefix in the bucket; `hint` says
+    /// what usually fixes it. Never holds credentials: the SDK's error text carries none.
+    #[error("could not {action} s3://{bucket}/{key}: {reason}; {hint}")]
+    S3 {
+        action: &'static str,
+        bucket: String,
+        key: String,
+        reason: String,
+        hint: &'static str,
+    },
+
+    /// A lifecycle rule that S3 cannot hold.
+    #[error(
+        "generations cannot expire after {days} days: S3 needs a whole number of days from 1 to {}",
+        i32::MAX
+    )]
+    InvalidExpiry { days: u32 },
+
     /// Readers find events by the first seq of each chunk, which only works when seqs increase.
     #[error("events appended under {prefix:?} must increase in seq, but {next} follows {previous}")]
     EventsOutOfOrder {

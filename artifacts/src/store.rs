@@ -1,4 +1,5 @@
 use std::fmt::Debug;
+use std::time::Duration;
 
 use appgen_crd::task::TaskEvent;
 use bytes::Bytes;
@@ -32,6 +33,12 @@ pub trait ArtifactStore: Send + Sync + Debug {
 
     /// Where `key` (or a prefix) can be found by another process, e.g. `file:///var/lib/appgen/input.json`.
     fn uri(&self, key: &str) -> String;
+
+    /// A URL from which anyone holding it can GET the bytes under `key` for `expires_in`, or None
+    /// when the store has no such URL and the caller must serve the bytes itself (a local
+    /// directory has no server of its own; appgen serves it behind the admin token). The key is
+    /// validated, but whether it exists is not checked: a URL for a missing key answers 404.
+    async fn download_url(&self, key: &str, expires_in: Duration) -> Result<Option<String>>;
 
     /// Appends `events` to the log under `prefix` (empty, or ending in `/`) as one chunk,
     /// `<prefix>events/<first seq, 20 digits>.ndjson`, one JSON object per line.

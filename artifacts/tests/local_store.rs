@@ -334,3 +334,18 @@ async fn a_local_store_is_usable_as_a_shared_trait_object() {
     assert_eq!(store.list("").await.unwrap(), ["k"]);
     assert!(format!("{store:?}").contains("LocalStore"));
 }
+
+#[tokio::test]
+async fn a_local_store_has_no_download_url_of_its_own_but_still_refuses_bad_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path());
+    let expires_in = std::time::Duration::from_secs(60);
+    assert_eq!(
+        store.download_url("a/app.tar.gz", expires_in).await.unwrap(),
+        None
+    );
+    assert!(matches!(
+        store.download_url("../outside", expires_in).await,
+        Err(ArtifactError::InvalidKey { .. })
+    ));
+}
