@@ -1,1 +1,91 @@
-//! Blueprint → the files of a React + Vite + Express app.
+//! Blueprint → the files of a React + Vite + Express app (the scaffold agent's second half).
+//!
+//! Pure and deterministic: the same blueprint and app info give the same files, byte for byte,
+//! in the same order. Writing them to disk and running the gates is someone else's job.
+//!
+//! The app is data-driven: `src/shared/model.ts` describes the entities, and the server's
+//! routes and validation and the client's pages are written once against that description.
+//! Per blueprint, only the model, the tests, `index.html`, `package.json` and the README change.
+
+mod api_tests;
+mod client_tests;
+mod escape;
+mod model;
+mod names;
+mod readme;
+mod samples;
+mod template;
+#[cfg(test)]
+mod tests;
+
+use appgen_crd::Blueprint;
+
+use model::AppModel;
+
+/// What the renderer needs to know about the app besides its data model.
+#[derive(Debug, Clone, Copy)]
+pub struct AppInfo<'a> {
+    /// The app's name, a DNS label such as `todo`; also its npm package name.
+    pub name: &'a str,
+    /// The title people see; when blank, the blueprint's title or the name is used.
+    pub title: &'a str,
+    /// The request the app was made from, quoted in its README.
+    pub prompt: &'a str,
+}
+
+/// One file of the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    /// Relative to the app's root, `/`-separated, never absolute and never with `..`.
+    pub path: String,
+    pub contents: String,
+}
+
+/// Every file of the app, sorted by path. `node_modules` is not included: `pnpm install`
+/// brings it from the `pnpm-lock.yaml` that is.
+pub fn render(blueprint: &Blueprint, app: &AppInfo) -> Vec<PlannedFile> {
+    let model = AppModel::from_blueprint(blueprint, &title(blueprint, app));
+    let mut files: Vec<PlannedFile> = template::STATIC_FILES
+        .iter()
+        .map(|(path, contents)| file(path, (*contents).to_owned()))
+        .collect();
+    files.extend([
+        file(
+            "package.json",
+            template::package_json(&names::package_name(app.name)),
+        ),
+        file("index.html", template::index_html(&model.title)),
+        file("README.md", readme::render(&model, app.prompt)),
+        file("src/shared/model.ts", model.to_typescript()),
+        file("src/server/api.test.ts", api_tests::render(&model)),
+        file("src/client/App.test.tsx", client_tests::render(&model)),
+    ]);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    files
+}
+
+/// The plural labels of the entities (e.g. "Tasks", "Meal Plans"), in blueprint order: the
+/// texts the app's navigation and home page show, one per entity.
+pub fn home_page_labels(blueprint: &Blueprint) -> Vec<String> {
+    AppModel::from_blueprint(blueprint, "")
+        .entities
+        .into_iter()
+        .map(|entity| entity.plural_label)
+        .collect()
+}
+
+fn title(blueprint: &Blueprint, app: &AppInfo) -> String {
+    [Some(app.title), blueprint.title.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|title| !title.is_empty())
+        .map_or_else(|| names::title_from_name(app.name), str::to_owned)
+}
+
+fn file(path: &str, contents: String) -> PlannedFile {
+    PlannedFile {
+        path: path.to_owned(),
+        contents,
+    }
+}
