@@ -26,13 +26,18 @@ function devApi(): Plugin {
   };
 }
 
-export default defineConfig(({ isSsrBuild }) => ({
+export default defineConfig({
   plugins: [devApi()],
-  build: {
-    outDir: isSsrBuild ? 'dist/server' : 'dist/client',
-    // The favicon and other public files belong to the client only.
-    copyPublicDir: !isSsrBuild,
-    // Entity pages live at /<plural>, e.g. /assets for an Asset entity; bundles go elsewhere.
-    assetsDir: '_assets',
+  // `vite build` makes both halves in one run: the client in dist/client and the server, which
+  // serves it, in dist/server.
+  builder: {},
+  environments: {
+    client: {
+      // Entity pages live at /<plural>, e.g. /assets for an Asset entity; bundles go elsewhere.
+      build: { outDir: 'dist/client', assetsDir: '_assets' },
+    },
+    ssr: {
+      build: { outDir: 'dist/server', copyPublicDir: false, rolldownOptions: { input: 'src/server/main.ts' } },
+    },
   },
-}));
+});

@@ -107,12 +107,18 @@ directory.
 ";
 
 fn api_section(model: &AppModel) -> String {
-    let mut out = String::from(
+    let field = model
+        .entities
+        .iter()
+        .flat_map(|entity| &entity.fields)
+        .find(|field| field.required)
+        .map_or("title", |field| field.name.as_str());
+    let mut out = format!(
         "\n## API\n\n\
-         `GET /api/health` answers `{\"status\":\"ok\",...}`. Each entity has \
+         `GET /api/health` answers `{{\"status\":\"ok\",...}}`. Each entity has \
          `GET` and `POST` on its collection and `GET`, `PUT` and `DELETE` on `/:id`. \
          A request with bad input gets a 400 that names each field at fault:\n\n\
-         ```json\n{\"error\": \"title is required\", \"errors\": [{\"field\": \"title\", \"message\": \"title is required\"}]}\n```\n\n\
+         ```json\n{{\"error\": \"{field} is required\", \"errors\": [{{\"field\": \"{field}\", \"message\": \"{field} is required\"}}]}}\n```\n\n\
          An unknown id gets a 404; deleting a record that another one refers to gets a 409.\n",
     );
     if let Some(entity) = model.entities.iter().find(|entity| !entity.fields.is_empty()) {

@@ -444,7 +444,10 @@ fn hostile_text_keeps_its_meaning_in_every_file() {
     for path in ["src/shared/model.ts", "src/client/App.test.tsx"] {
         assert!(files[path].contains(&literal), "{path}");
         let outside_literals = files[path].replace(&literal, "");
-        assert!(!outside_literals.contains("</script>"), "{path}: raw text outside a literal");
+        assert!(
+            !outside_literals.contains("</script>"),
+            "{path}: raw text outside a literal"
+        );
     }
     assert_eq!(
         serde_json::from_str::<Value>(files["package.json"]).unwrap()["name"],

@@ -95,14 +95,21 @@ export function FieldInput({ field, value, choices, error, onChange }: InputProp
       const choice = field.references === undefined ? undefined : choices[field.references];
       const options = choice === undefined ? [] : choice.rows.map((row) => ({ id: row.id, title: rowTitle(choice.target, row) }));
       return (
-        <select {...common} value={text} onChange={onText}>
-          <option value="">Choose…</option>
-          {options.map((option) => (
-            <option key={option.id} value={option.id}>
-              {option.title}
-            </option>
-          ))}
-        </select>
+        <>
+          <select {...common} value={text} onChange={onText}>
+            <option value="">Choose…</option>
+            {options.map((option) => (
+              <option key={option.id} value={option.id}>
+                {option.title}
+              </option>
+            ))}
+          </select>
+          {choice !== undefined && options.length === 0 && (
+            <p className="muted hint">
+              No {choice.target.pluralLabel} yet. <Link to={hrefs.create(choice.target)}>Create one first</Link>
+            </p>
+          )}
+        </>
       );
     }
     default:
