@@ -1,10 +1,12 @@
 //! Behaviour of the renderer on the five reference blueprints and on hostile text.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use appgen_crd::{Blueprint, Entity, Field, FieldType};
 use serde_json::Value;
 
+use super::template::STATIC_FILES;
 use super::{AppInfo, PlannedFile, home_page_labels, render};
 
 fn field(name: &str, field_type: FieldType) -> Field {
@@ -184,7 +186,7 @@ fn model_json(files: &BTreeMap<&str, &str>) -> Value {
     let source = files["src/shared/model.ts"];
     let start =
         source.find("export const model: AppModel = ").unwrap() + "export const model: AppModel = ".len();
-    let end = start + source[start..].find("\n};\n").unwrap() + 2;
+    let end = start + source[start..].find("};\n").unwrap() + 1;
     serde_json::from_str(&source[start..end]).unwrap()
 }
 
@@ -522,4 +524,32 @@ fn the_app_title_falls_back_to_the_blueprint_then_the_name() {
     assert_eq!(model_json(&by_path(&files))["title"], "Meal Planner");
     let unique: BTreeSet<_> = files.iter().map(|f| f.path.clone()).collect();
     assert_eq!(unique.len(), files.len());
+}
+
+/// What the renderer writes per blueprint (the shared template files left out) is kept under
+/// `src/render/snapshots/<app>/`, so a change to the output shows in review.
+/// `UPDATE_SNAPSHOTS=1 cargo test -p appgen-generator` rewrites them.
+#[test]
+fn generated_files_match_their_snapshots() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/render/snapshots");
+    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    let mut stale = Vec::new();
+    for (name, blueprint) in reference_blueprints() {
+        for file in render_named(name, &blueprint) {
+            if STATIC_FILES.iter().any(|(path, _)| *path == file.path) {
+                continue;
+            }
+            let snapshot = root.join(name).join(format!("{}.snap", file.path));
+            if update {
+                std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
+                std::fs::write(&snapshot, &file.contents).unwrap();
+            } else if std::fs::read_to_string(&snapshot).ok().as_deref() != Some(file.contents.as_str()) {
+                stale.push(snapshot.display().to_string());
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "output differs from (or lacks) these snapshots: {stale:#?}\nrerun with UPDATE_SNAPSHOTS=1 and review the diff"
+    );
 }

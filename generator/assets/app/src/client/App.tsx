@@ -28,7 +28,8 @@ export function App() {
         </nav>
       </header>
       <main>
-        <Page path={path} entity={current} />
+        {/* A new path is a new page: no form or list keeps the state of the one before. */}
+        <Page key={path} path={path} entity={current} />
       </main>
     </>
   );
@@ -42,8 +43,8 @@ function Page({ path, entity }: { path: string; entity?: EntityDef }) {
   const [, id, action] = parts;
   if (id === undefined) return <EntityList entity={entity} />;
   if (id === 'new' && action === undefined) return <CreatePage entity={entity} />;
-  if (action === undefined) return <EntityDetail key={id} entity={entity} id={id} />;
-  if (action === 'edit' && parts.length === 3) return <EditPage key={id} entity={entity} id={id} />;
+  if (action === undefined) return <EntityDetail entity={entity} id={id} />;
+  if (action === 'edit' && parts.length === 3) return <EditPage entity={entity} id={id} />;
   return <NotFound />;
 }
 
