@@ -70,7 +70,7 @@ describe('forms', () => {{
     }
 
     // Imports and helpers are only written when used: the app's tsconfig rejects unused ones.
-    let forms = body.contains("<EntityForm");
+    let forms = !model.entities.is_empty();
     let mut out = String::from(IMPORTS);
     if forms {
         out.push_str(FORM_IMPORTS);
@@ -79,7 +79,7 @@ describe('forms', () => {{
     if forms {
         out.push_str(ENTITY_HELPER);
     }
-    if body.contains("input(") {
+    if model.entities.iter().any(|entity| !entity.fields.is_empty()) {
         out.push_str(INPUT_HELPER);
     }
     out.push_str(&body);

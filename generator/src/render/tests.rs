@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::template::STATIC_FILES;
 use super::{AppInfo, PlannedFile, home_page_labels, render};
 
-fn field(name: &str, field_type: FieldType) -> Field {
+pub(super) fn field(name: &str, field_type: FieldType) -> Field {
     Field {
         name: name.into(),
         field_type,
@@ -21,7 +21,7 @@ fn field(name: &str, field_type: FieldType) -> Field {
     }
 }
 
-fn required(mut field: Field) -> Field {
+pub(super) fn required(mut field: Field) -> Field {
     field.required = true;
     field
 }
@@ -32,13 +32,13 @@ fn one_of(name: &str, values: &[&str]) -> Field {
     field
 }
 
-fn reference(name: &str, target: &str) -> Field {
+pub(super) fn reference(name: &str, target: &str) -> Field {
     let mut field = required(field(name, FieldType::Reference));
     field.references = Some(target.into());
     field
 }
 
-fn entity(name: &str, fields: Vec<Field>) -> Entity {
+pub(super) fn entity(name: &str, fields: Vec<Field>) -> Entity {
     Entity {
         name: name.into(),
         fields,
@@ -471,7 +471,12 @@ fn blueprints_with_no_entities_or_no_fields_still_render() {
             prompt: "",
         },
     );
-    assert_eq!(model_json(&by_path(&files))["title"], "Empty");
+    let empty_files = by_path(&files);
+    assert_eq!(model_json(&empty_files)["title"], "Empty");
+    // The app's tsconfig rejects unused imports and functions.
+    assert!(!empty_files["src/shared/model.ts"].contains("RowMeta"));
+    assert!(!empty_files["src/server/api.test.ts"].contains("Express"));
+    assert!(!empty_files["src/client/App.test.tsx"].contains("EntityForm"));
     let bare = blueprint("Bare", vec![entity("Thing", vec![])]);
     let files = render(
         &bare,
@@ -482,10 +487,7 @@ fn blueprints_with_no_entities_or_no_fields_still_render() {
         },
     );
     let files = by_path(&files);
-    assert!(
-        !files["src/client/App.test.tsx"].contains("function input("),
-        "unused helpers would fail tsc"
-    );
+    assert!(!files["src/client/App.test.tsx"].contains("function input("));
     assert!(!files["src/server/api.test.ts"].contains("function without("));
 }
 
