@@ -56,7 +56,7 @@ export function crudRoutes(entity: EntityDef, store: JsonStore): Router {
       const count = store.list(user.path).filter((row) => row[field.name] === id && row.id !== id).length;
       if (count > 0) {
         const what = count === 1 ? user.label : user.pluralLabel;
-        res.status(409).json({ error: `This ${entity.label} is used by ${count} ${what}; change or delete them first` });
+        res.status(409).json({ error: `This ${entity.label} is used by ${count} ${what}; change or delete those first` });
         return;
       }
     }

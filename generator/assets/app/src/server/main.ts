@@ -13,13 +13,18 @@ const clientDir = fileURLToPath(new URL('../client', import.meta.url));
 
 const app = createApp({ dataDir });
 app.use(express.static(clientDir, { index: false }));
-// Every other GET is a client-side route: answer with the app's page.
+// Any other GET of a path without a file extension is a client-side route (/tasks/42/edit):
+// answer with the app's page. A missing file (/_assets/gone.js) stays a 404.
 app.use((req, res, next) => {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || path.extname(req.path) !== '') return next();
   res.sendFile(path.join(clientDir, 'index.html'));
 });
 
-app.listen(port, host, () => {
+app.listen(port, host, (error) => {
+  if (error) {
+    console.error(`Cannot listen on ${host}:${port}: ${error.message}`);
+    process.exit(1);
+  }
   console.log(`Listening on http://${host}:${port} (data in ${dataDir})`);
 });
 // Exit at once on stop signals, also as PID 1 in a container (where Node ignores them by
