@@ -74,13 +74,14 @@ pub fn home_page_labels(blueprint: &Blueprint) -> Vec<String> {
         .collect()
 }
 
+/// The first title given that is not blank, on one line (it heads pages and the README).
 fn title(blueprint: &Blueprint, app: &AppInfo) -> String {
     [Some(app.title), blueprint.title.as_deref()]
         .into_iter()
         .flatten()
-        .map(str::trim)
+        .map(|title| title.split_whitespace().collect::<Vec<_>>().join(" "))
         .find(|title| !title.is_empty())
-        .map_or_else(|| names::title_from_name(app.name), str::to_owned)
+        .unwrap_or_else(|| names::title_from_name(app.name))
 }
 
 fn file(path: &str, contents: String) -> PlannedFile {
