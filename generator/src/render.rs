@@ -4,8 +4,21 @@
 //! in the same order. Writing them to disk and running the gates is someone else's job.
 //!
 //! The app is data-driven: `src/shared/model.ts` describes the entities, and the server's
-//! routes and validation and the client's pages are written once against that description.
-//! Per blueprint, only the model, the tests, `index.html`, `package.json` and the README change.
+//! routes and validation and the client's pages are written once against that description
+//! (they live in `generator/assets/app/`). Per blueprint, only the model, the tests,
+//! `index.html`, `package.json` and the README change.
+//!
+//! What the gates can rely on in every app:
+//! - `pnpm install --offline --frozen-lockfile` works from a warm store (the lockfile is fixed);
+//! - scripts `dev`, `build`, `start`, `test`, `typecheck`;
+//! - `pnpm start` after `pnpm build` serves the API under `/api` and the client on `PORT`
+//!   (default 3000) at `HOST` (default 127.0.0.1), with `GET /api/health` → 200
+//!   `{"status":"ok",...}`, and data in `DATA_DIR` (default `./data`);
+//! - the home page shows each entity's plural label ([`home_page_labels`]) in its `<nav>` and
+//!   as a card heading (`li[data-entity="<Name>"]`).
+//!
+//! `cargo run -p appgen-generator --example render_app -- <blueprint.json> <out-dir>` writes an
+//! app to try by hand.
 
 mod api_tests;
 mod client_tests;

@@ -7,7 +7,7 @@ use super::escape::ts_string;
 use super::model::{AppModel, EntityModel, FieldModel};
 
 /// The element and `type` attribute a form input must have for the field's type.
-pub fn expected_input(field: &FieldModel) -> (&'static str, Option<&'static str>) {
+fn expected_input(field: &FieldModel) -> (&'static str, Option<&'static str>) {
     match field.field_type {
         FieldType::Text => ("input", Some("text")),
         FieldType::LongText => ("textarea", None),
