@@ -91,7 +91,7 @@ fn allowed(field: &FieldModel) -> String {
 const RUNNING: &str = "
 ## Running it
 
-It needs Node.js 20.19 or later, or 22.12 or later, and pnpm.
+It needs Node.js 20 (20.19 or later) or 22 (22.12 or later), and pnpm.
 
 ```sh
 pnpm install
