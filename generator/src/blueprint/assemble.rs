@@ -312,12 +312,64 @@ pub(super) fn entities(mentions: &[Mention], notes: &mut Notes) -> Vec<Entity> {
             }
         }
     }
-    let names: Vec<String> = registry.entities.iter().map(|e| e.name.clone()).collect();
-    registry
-        .entities
+    let entities = drop_fields_taken_for_entities(registry.entities, notes);
+    let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
+    entities
         .into_iter()
         .map(|entity| finish(entity, &names, notes))
         .collect()
+}
+
+/// "Log my daily moods. Each entry has a date and a mood (great, good, bad)": an entity the
+/// prompt only named, that nothing refers to, and that another entity has as a field is that
+/// field, not an entity.
+fn drop_fields_taken_for_entities(entities: Vec<Building>, notes: &mut Notes) -> Vec<Building> {
+    let referenced: Vec<usize> = entities
+        .iter()
+        .flat_map(|e| e.fields.iter().filter_map(|s| s.target))
+        .collect();
+    let field_of = |i: usize| {
+        let name = lower_first(&entities[i].name);
+        entities.iter().enumerate().find_map(|(j, other)| {
+            let has = other
+                .fields
+                .iter()
+                .any(|s| s.target.is_none() && s.field.name == name);
+            (j != i && has).then(|| other.name.clone())
+        })
+    };
+    let owners: Vec<Option<String>> = (0..entities.len())
+        .map(|i| {
+            let named_only =
+                entities[i].fields.is_empty() && !entities[i].implicit && !referenced.contains(&i);
+            if named_only { field_of(i) } else { None }
+        })
+        .collect();
+    if owners.iter().all(Option::is_none) {
+        return entities;
+    }
+    // Indices shift for the entities after a dropped one.
+    let mut new_index = Vec::with_capacity(entities.len());
+    let mut next = 0;
+    for owner in &owners {
+        new_index.push(next);
+        next += usize::from(owner.is_none());
+    }
+    let mut kept = Vec::with_capacity(next);
+    for (mut entity, owner) in entities.into_iter().zip(owners) {
+        if let Some(owner) = owner {
+            notes.push(format!(
+                "`{}` is a field of `{owner}`, not an entity of its own.",
+                entity.name
+            ));
+            continue;
+        }
+        for slot in &mut entity.fields {
+            slot.target = slot.target.map(|t| new_index[t]);
+        }
+        kept.push(entity);
+    }
+    kept
 }
 
 fn finish(mut entity: Building, names: &[String], notes: &mut Notes) -> Entity {

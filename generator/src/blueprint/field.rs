@@ -433,6 +433,10 @@ fn take_shape(words: &mut Vec<String>, hints: &mut Hints) {
     let drop = match (first, second, third) {
         ("whether" | "if", _, _) => {
             hints.boolean = true;
+            // "whether I own it or just want it" is about owning.
+            if let Some(or) = words.windows(2).position(|w| w[0] == "or" && w[1] != "not") {
+                words.truncate(or);
+            }
             words.retain(|w| !is_boolean_filler(w));
             0
         }
@@ -440,15 +444,11 @@ fn take_shape(words: &mut Vec<String>, hints: &mut Hints) {
             hints.boolean = true;
             1
         }
-        ("how", "many", _) | ("total", "number", "of") => {
-            hints.count = true;
-            if first == "how" { 2 } else { 3 }
-        }
-        ("how", "much", _) => 2,
-        ("number" | "count", "of", _) => {
+        ("how", "many", _) => {
             hints.count = true;
             2
         }
+        ("how", "much", _) => 2,
         ("list" | "set" | "collection", "of", _) => {
             hints.list = true;
             2
@@ -456,6 +456,15 @@ fn take_shape(words: &mut Vec<String>, hints: &mut Hints) {
         _ => 0,
     };
     words.drain(..drop.min(words.len()));
+    // "number of pages" → `pages`, "maximum number of players" → `maximumPlayers`
+    let count_of = words
+        .windows(2)
+        .take(3)
+        .position(|w| matches!(w[0].as_str(), "number" | "count") && w[1] == "of");
+    if let Some(k) = count_of {
+        hints.count = true;
+        words.drain(k..k + 2);
+    }
     let marker = words.last().is_some_and(|w| {
         matches!(
             w.as_str(),
@@ -486,12 +495,15 @@ fn drop_possessives(words: &mut Vec<String>, own: &[String]) {
 
 /// The name part of a phrase: up to its first qualifier ("a budget for the project"), with
 /// "X of Y" turned around ("date of birth" → `birthDate`) unless Y is the entity itself
-/// ("name of the recipe" → `name`). "starts at" and "published on" keep their preposition.
+/// ("name of the recipe" → `name`). "starts at", "published on" and "created by" keep their
+/// preposition.
 fn head_phrase(mut words: Vec<String>, own: &[String], hints: &mut Hints) -> Vec<String> {
     if words.len() >= 2 {
         match words.last().map(String::as_str) {
             Some("at") => hints.suffix = Some(FieldType::Datetime),
             Some("on") => hints.suffix = Some(FieldType::Date),
+            // "created by" names who did it.
+            Some("by") => return words,
             _ => {}
         }
         if hints.suffix.is_some() {
@@ -625,6 +637,8 @@ mod tests {
             ("a due date", "dueDate", Date),
             ("number of pages", "pages", Integer),
             ("the number of guests", "guests", Integer),
+            ("the maximum number of players", "maximumPlayers", Integer),
+            ("created by (email)", "createdBy", Email),
             ("how many servings", "servings", Integer),
             ("whether I've read it", "read", Boolean),
             ("whether or not it has been paid", "paid", Boolean),

@@ -62,7 +62,9 @@ pub(super) fn split_fields(tokens: &[Token]) -> Vec<Item> {
         if token.is_punct(':') && names_something && !field_follows {
             // "status: todo / doing / done", but not "two things: a title and a date"
             values = Some(Values::default());
-        } else if is_separator(tokens, i) {
+        } else if is_separator(tokens, i)
+            && !(token.is("or") && item.tokens.first().is_some_and(|t| t.is("whether") || t.is("if")))
+        {
             if !item.tokens.is_empty() {
                 items.push(std::mem::take(&mut item));
             }
@@ -327,8 +329,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            names("whether or not it is done or a date"),
+            names("whether or not it is done, or a date"),
             ["whether or not it is done", "a date"]
+        );
+        assert_eq!(
+            names("whether I own it or just want it"),
+            ["whether i own it or just want it"]
         );
     }
 

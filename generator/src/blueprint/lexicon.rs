@@ -371,8 +371,6 @@ pub(super) fn is_stopword(w: &str) -> bool {
                 | "gives"
                 | "provide"
                 | "provides"
-                | "support"
-                | "supports"
                 | "contain"
                 | "contains"
                 | "include"

@@ -15,10 +15,11 @@
 //! when every item looks like a field ("a todo app with due dates and priorities"), the fields of
 //! one entity named after the app.
 
-use super::items::{Item, is_nouny, split_entities, split_fields};
+use super::items::{Entry, Item, is_nouny, split_entities, split_fields};
 use super::lexicon::{
-    is_app_head, is_auxiliary, is_back_reference, is_connective, is_determiner, is_entity_heading, is_many,
-    is_meta_heading, is_optional_auxiliary, is_relative, is_tracking_verb, may_precede_tracking,
+    is_app_head, is_auxiliary, is_back_reference, is_connective, is_container_head, is_determiner,
+    is_entity_heading, is_many, is_meta_heading, is_optional_auxiliary, is_relative, is_stopword,
+    is_tracking_verb, may_precede_tracking,
 };
 use super::text::Token;
 use super::types::is_field_word;
@@ -223,6 +224,9 @@ fn anchor_at(
     if tokens[i].is_punct(':') {
         return colon_anchor(tokens, i, prior);
     }
+    if let Some(anchor) = for_each_anchor(tokens, i) {
+        return Some(anchor);
+    }
     let verb = tokens[i].word()?.norm.as_str();
     let anchor = |kind, end, (subject, optional)| {
         Some(Anchor {
@@ -291,6 +295,45 @@ fn valid(subject: &Subject, prior: &[Anchor]) -> bool {
         Subject::Same => !prior.is_empty(),
         Subject::After => false,
     }
+}
+
+/// "For each application I want to store the company, the role, …": the noun after "for each"
+/// at the start of a sentence has the fields listed after the clause that follows it.
+fn for_each_anchor(tokens: &[Token], i: usize) -> Option<Anchor> {
+    let opens = tokens[..i]
+        .iter()
+        .all(|t| t.word().is_none() || is_connective(t.norm()));
+    if !opens || !tokens[i].is("for") || !tokens.get(i + 1).is_some_and(|t| t.is("each") || t.is("every")) {
+        return None;
+    }
+    let words: Vec<String> = tokens[i + 2..]
+        .iter()
+        .take_while(|t| is_nouny(t))
+        .take(4)
+        .map(|t| t.norm().to_owned())
+        .collect();
+    if entity_words(&words).is_empty() {
+        return None;
+    }
+    let clause = tokens[i + 2 + words.len()..]
+        .iter()
+        .take_while(|t| {
+            t.word()
+                .is_none_or(|w| is_stopword(&w.norm) || is_tracking_verb(&w.norm))
+        })
+        .count();
+    Some(Anchor {
+        kind: Kind::Fields,
+        at: i,
+        end: i + 2 + words.len() + clause,
+        subject: Subject::Noun {
+            start: i,
+            words,
+            many: false,
+            each: true,
+        },
+        optional: false,
+    })
 }
 
 /// "has", "have", "with", "contains", "includes", "holds", "needs", "requires", "consists of",
@@ -493,10 +536,28 @@ fn names_app(subject: &Subject, words: &[String]) -> bool {
     !each && words.last().is_some_and(|w| is_app_head(w))
 }
 
-/// "track books, authors (name, country) and loans".
+/// "track books, authors (name, country) and loans"; "track workouts: date, duration" lists the
+/// fields of one entity, and in "keep track of my car: services with …" the colon ends a heading.
 fn entity_list(object: &[Token], mentions: &mut Vec<Mention>) -> Option<Vec<String>> {
+    let colon = object.iter().position(|t| t.is_punct(':'));
+    let head = &object[..colon.unwrap_or(object.len())];
+    let entries = split_entities(head);
+    if let Some(colon) = colon {
+        let rest = &object[colon + 1..];
+        if rest.iter().all(|t| t.word().is_none()) {
+            return None;
+        }
+        if let [entry] = entries.as_slice() {
+            mentions.push(Mention::Entity {
+                noun: entry.noun.clone(),
+                items: split_fields(rest),
+                implicit: false,
+            });
+            return Some(entry.noun.clone());
+        }
+    }
     let mut last = None;
-    for entry in split_entities(object) {
+    for entry in entries {
         let items = entry.fields.as_deref().map(split_fields).unwrap_or_default();
         mentions.push(Mention::Entity {
             noun: entry.noun.clone(),
@@ -510,7 +571,9 @@ fn entity_list(object: &[Token], mentions: &mut Vec<Mention>) -> Option<Vec<Stri
 
 /// What an app is said to have: entities ("an expense tracker with expenses (…) and budgets"),
 /// or, when every item sounds like a field, the fields of one entity named after the app
-/// ("a todo app with due dates and priorities" → a `Todo` with `dueDate` and `priority`).
+/// ("a todo app with due dates and priorities" → a `Todo` with `dueDate` and `priority`). A
+/// collection of things ("my board game collection with the name, …") has fields as soon as one
+/// item sounds like a field, since its things are already named.
 fn app_contents(app: &[String], object: &[Token], mentions: &mut Vec<Mention>) -> Option<Vec<String>> {
     let entries = split_entities(object);
     if entries.is_empty() {
@@ -521,12 +584,18 @@ fn app_contents(app: &[String], object: &[Token], mentions: &mut Vec<Mention>) -
         kept -= 1;
     }
     let modifiers = entity_words(&app[..kept]);
-    let all_fields = entries.iter().all(|entry| {
+    let field_like = |entry: &Entry| {
         let head = entry.noun.last().map(|w| singular(w)).unwrap_or_default();
         let has_fields = entry.fields.as_deref().is_some_and(lists_fields);
         !has_fields && is_field_word(&head) && !modifiers.contains(&head)
-    });
-    if !all_fields {
+    };
+    let collection = !modifiers.is_empty() && app.last().is_some_and(|w| is_container_head(w));
+    let fields = if collection {
+        entries.iter().any(field_like)
+    } else {
+        entries.iter().all(field_like)
+    };
+    if !fields {
         return entity_list(object, mentions);
     }
     let noun = if modifiers.is_empty() {

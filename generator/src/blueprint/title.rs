@@ -31,6 +31,10 @@ impl AppPhrase {
 
     fn at(tokens: &[Token], i: usize) -> Option<Self> {
         let head = tokens[i].word().filter(|w| is_app_head(&w.norm))?;
+        // In "a job application tracker" the head is the last app noun.
+        if tokens.get(i + 1).is_some_and(|t| is_app_head(t.norm())) {
+            return None;
+        }
         let before = |k: usize| if k > 0 { tokens[k - 1].norm() } else { "" };
         // "each store has …" is an entity, and "store my recipes" a verb, not the app.
         let verb = tokens
@@ -164,6 +168,11 @@ mod tests {
         assert_eq!(titled("My Recipe Catalogue").as_deref(), Some("Recipe Catalogue"));
         assert_eq!(titled("Build me an app to keep a list of books"), None);
         assert_eq!(titled("Each store has a name"), None);
+        assert_eq!(
+            titled("A job application tracker").as_deref(),
+            Some("Job Application Tracker")
+        );
+        assert_eq!(titled("A library system").as_deref(), Some("Library"));
     }
 
     #[test]

@@ -141,6 +141,10 @@ fn by_name(words: &[String]) -> Option<FieldType> {
     if is(is_date_word) || words.iter().any(|w| is_date_word(w)) {
         return Some(Date);
     }
+    // "pages read", "minutes slept": the quantity before the verb says what is counted.
+    if is_integer_word(before) || is_number_word(before) {
+        return Some(if is_integer_word(before) { Integer } else { Number });
+    }
     if words.iter().all(|w| is_boolean_word(w)) {
         return Some(Boolean);
     }
@@ -633,6 +637,8 @@ mod tests {
             ("month", Text),
             ("category", Text),
             ("amount due", Money),
+            ("pages read", Integer),
+            ("hours slept", Number),
         ] {
             assert_eq!(named(name), expected, "{name}");
         }
