@@ -19,9 +19,10 @@
 
 use super::check::{MAX_ENTITIES, MAX_FIELDS, MAX_NAME_CHARS, entity_key};
 use super::field::{self, Context, Draft, Reading};
+use super::items::MAX_ITEMS;
 use super::lexicon::is_titled;
 use super::reserved::{entity_name_problem, field_name_problem, is_generated_field};
-use super::sentence::Mention;
+use super::sentence::{Mention, Naming};
 use super::words::{entity_words, lower_first, pascal_case};
 use appgen_crd::{Entity, Field, FieldType};
 use std::collections::HashMap;
@@ -69,7 +70,12 @@ struct Building {
     name: String,
     words: Vec<String>,
     fields: Vec<Slot>,
+    /// Named only after the app: it needs a label of its own.
     implicit: bool,
+    /// Named only in headings so far.
+    heading: bool,
+    /// How many field phrases about it were read.
+    phrases: usize,
 }
 
 #[derive(Debug, Default)]
@@ -104,7 +110,7 @@ impl Registry {
         }
         if self.entities.len() >= MAX_ENTITIES {
             notes.push(format!(
-                "Only the first {MAX_ENTITIES} entities are kept; `{name}` and any after it were left out."
+                "Only the first {MAX_ENTITIES} entities are kept; the others were left out."
             ));
             return None;
         }
@@ -126,6 +132,8 @@ impl Registry {
             words,
             fields: Vec::new(),
             implicit: false,
+            heading: true,
+            phrases: 0,
         });
         Some(i)
     }
@@ -255,15 +263,8 @@ pub(super) fn entities(mentions: &[Mention], notes: &mut Notes) -> Vec<Entity> {
             Mention::Entity { noun, items, .. } => {
                 registry.register(noun, notes);
                 // "many tasks" names an entity too, but "recipes" only when recipes are one.
-                let no_entities: [Vec<String>; 0] = [];
-                let cx = Context {
-                    own: &[],
-                    known: &no_entities,
-                };
-                for item in items {
-                    if let Reading::Many(target) = field::read(item, &cx) {
-                        registry.register(&target, notes);
-                    }
+                for target in items.iter().filter_map(field::many_target) {
+                    registry.register(&target, notes);
                 }
             }
             Mention::Relation { child, parent, .. } => {
@@ -275,15 +276,20 @@ pub(super) fn entities(mentions: &[Mention], notes: &mut Notes) -> Vec<Entity> {
     let known: Vec<Vec<String>> = registry.entities.iter().map(|e| e.words.clone()).collect();
     for mention in mentions {
         match mention {
-            Mention::Entity {
-                noun,
-                items,
-                implicit,
-            } => {
+            Mention::Entity { noun, items, naming } => {
                 let Some(i) = registry.find(noun) else { continue };
-                registry.entities[i].implicit |= implicit;
+                registry.entities[i].implicit |= *naming == Naming::App;
+                registry.entities[i].heading &= *naming == Naming::Heading;
                 let own = known[i].clone();
-                for item in items {
+                let room = MAX_ITEMS.saturating_sub(registry.entities[i].phrases);
+                if items.len() > room {
+                    let name = &registry.entities[i].name;
+                    notes.push(format!(
+                        "Only the first {MAX_ITEMS} field phrases about `{name}` were read."
+                    ));
+                }
+                registry.entities[i].phrases += items.len().min(room);
+                for item in items.iter().take(room) {
                     match field::read(
                         item,
                         &Context {
@@ -307,12 +313,14 @@ pub(super) fn entities(mentions: &[Mention], notes: &mut Notes) -> Vec<Entity> {
                 required,
             } => {
                 if let (Some(child), Some(parent)) = (registry.find(child), registry.find(parent)) {
+                    registry.entities[child].heading = false;
+                    registry.entities[parent].heading = false;
                     registry.relate(child, parent, *required, notes);
                 }
             }
         }
     }
-    let entities = drop_fields_taken_for_entities(registry.entities, notes);
+    let entities = drop_named_only(registry.entities, notes);
     let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
     entities
         .into_iter()
@@ -320,10 +328,10 @@ pub(super) fn entities(mentions: &[Mention], notes: &mut Notes) -> Vec<Entity> {
         .collect()
 }
 
-/// "Log my daily moods. Each entry has a date and a mood (great, good, bad)": an entity the
-/// prompt only named, that nothing refers to, and that another entity has as a field is that
-/// field, not an entity.
-fn drop_fields_taken_for_entities(entities: Vec<Building>, notes: &mut Notes) -> Vec<Building> {
+/// Entities the prompt only named, that nothing refers to, are left out when they were named in a
+/// heading ("keep track of my car's maintenance: services with …") or when another entity has
+/// them as a field ("log my daily moods. Each entry has a date and a mood (great, good, bad)").
+fn drop_named_only(entities: Vec<Building>, notes: &mut Notes) -> Vec<Building> {
     let referenced: Vec<usize> = entities
         .iter()
         .flat_map(|e| e.fields.iter().filter_map(|s| s.target))
@@ -338,30 +346,37 @@ fn drop_fields_taken_for_entities(entities: Vec<Building>, notes: &mut Notes) ->
             (j != i && has).then(|| other.name.clone())
         })
     };
-    let owners: Vec<Option<String>> = (0..entities.len())
+    let reasons: Vec<Option<String>> = (0..entities.len())
         .map(|i| {
-            let named_only =
-                entities[i].fields.is_empty() && !entities[i].implicit && !referenced.contains(&i);
-            if named_only { field_of(i) } else { None }
+            let entity = &entities[i];
+            if !entity.fields.is_empty() || entity.implicit || referenced.contains(&i) {
+                return None;
+            }
+            match field_of(i) {
+                Some(owner) => Some(format!(
+                    "`{}` is a field of `{owner}`, not an entity of its own.",
+                    entity.name
+                )),
+                None => entity
+                    .heading
+                    .then(|| format!("`{}` only heads a list, so it is not an entity.", entity.name)),
+            }
         })
         .collect();
-    if owners.iter().all(Option::is_none) {
+    if reasons.iter().all(Option::is_none) {
         return entities;
     }
     // Indices shift for the entities after a dropped one.
     let mut new_index = Vec::with_capacity(entities.len());
     let mut next = 0;
-    for owner in &owners {
+    for reason in &reasons {
         new_index.push(next);
-        next += usize::from(owner.is_none());
+        next += usize::from(reason.is_none());
     }
     let mut kept = Vec::with_capacity(next);
-    for (mut entity, owner) in entities.into_iter().zip(owners) {
-        if let Some(owner) = owner {
-            notes.push(format!(
-                "`{}` is a field of `{owner}`, not an entity of its own.",
-                entity.name
-            ));
+    for (mut entity, reason) in entities.into_iter().zip(reasons) {
+        if let Some(reason) = reason {
+            notes.push(reason);
             continue;
         }
         for slot in &mut entity.fields {
@@ -382,7 +397,20 @@ fn finish(mut entity: Building, names: &[String], notes: &mut Notes) -> Entity {
         .iter()
         .all(|s| s.field.field_type == FieldType::Reference);
     if only_references || (entity.implicit && !has_label) {
-        let label = label_for(&entity.words);
+        // A reference may already be called `name` (to an entity `Name`): the label takes another.
+        let taken = |label: &&str| {
+            entity
+                .fields
+                .iter()
+                .any(|s| s.field.name.eq_ignore_ascii_case(label))
+        };
+        let preferred = label_for(&entity.words);
+        let label = [preferred, "name", "title", "label"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain((2..).map(|n| format!("label{n}")))
+            .find(|l| !taken(&l.as_str()))
+            .unwrap_or_default();
         if only_references {
             notes.push(format!(
                 "The prompt names no fields of `{}` itself, so it has a `{label}`.",
@@ -392,7 +420,7 @@ fn finish(mut entity: Building, names: &[String], notes: &mut Notes) -> Entity {
         entity.fields.insert(
             0,
             Slot {
-                field: text_field(label, FieldType::Text),
+                field: text_field(&label, FieldType::Text),
                 target: None,
                 required: None,
             },

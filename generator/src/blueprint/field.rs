@@ -59,7 +59,7 @@ pub(super) fn read(item: &Item, cx: &Context) -> Reading {
     if hints.values.is_empty() {
         hints.values.clone_from(&item.values);
     }
-    let main: Vec<Token> = main
+    let main: Vec<&Token> = main
         .into_iter()
         .filter(|t| {
             let currency = t.is("$");
@@ -142,9 +142,9 @@ pub(super) fn read(item: &Item, cx: &Context) -> Reading {
 }
 
 /// The tokens outside parentheses, and the contents of each top-level pair.
-fn ungroup(tokens: &[Token]) -> (Vec<Token>, Vec<Vec<Token>>) {
+fn ungroup(tokens: &[Token]) -> (Vec<&Token>, Vec<Vec<&Token>>) {
     let mut main = Vec::new();
-    let mut groups: Vec<Vec<Token>> = Vec::new();
+    let mut groups: Vec<Vec<&Token>> = Vec::new();
     let mut depth = 0usize;
     for token in tokens {
         if token.is_punct('(') {
@@ -156,10 +156,10 @@ fn ungroup(tokens: &[Token]) -> (Vec<Token>, Vec<Vec<Token>>) {
             depth = depth.saturating_sub(1);
         } else if depth > 0 {
             if let Some(group) = groups.last_mut() {
-                group.push(token.clone());
+                group.push(token);
             }
         } else {
-            main.push(token.clone());
+            main.push(token);
         }
     }
     (main, groups)
@@ -167,10 +167,10 @@ fn ungroup(tokens: &[Token]) -> (Vec<Token>, Vec<Vec<Token>>) {
 
 /// "(low, medium, high)", "(required)", "(in minutes)", "(1-5)", "(long text)", "(yes/no)".
 /// Examples ("(e.g. red)") say nothing about the field.
-fn read_group(group: &[Token], hints: &mut Hints) {
+fn read_group(group: &[&Token], hints: &mut Hints) {
     let norms: Vec<&str> = group
         .iter()
-        .filter_map(Token::word)
+        .filter_map(|t| t.word())
         .map(|w| w.norm.as_str())
         .collect();
     let Some(&first) = norms.first() else { return };
@@ -214,7 +214,7 @@ fn read_group(group: &[Token], hints: &mut Hints) {
 }
 
 /// "low, medium or high" → `["low", "medium", "high"]`, as written.
-fn values_in(group: &[Token]) -> Vec<String> {
+fn values_in(group: &[&Token]) -> Vec<String> {
     let mut values = Vec::new();
     let mut current: Vec<&str> = Vec::new();
     for token in group {
@@ -251,7 +251,7 @@ fn set_unit(hints: &mut Hints, unit: FieldType) {
 
 /// Removes ranges ("from 1 to 5", "between 0 and 10", "1-5", "out of 10", "at least 2") and
 /// records their bounds.
-fn take_ranges(tokens: &[Token], hints: &mut Hints) -> Vec<Token> {
+fn take_ranges<'t>(tokens: &[&'t Token], hints: &mut Hints) -> Vec<&'t Token> {
     let mut rest = Vec::with_capacity(tokens.len());
     let mut i = 0;
     while i < tokens.len() {
@@ -261,7 +261,7 @@ fn take_ranges(tokens: &[Token], hints: &mut Hints) -> Vec<Token> {
             i += len;
             continue;
         }
-        rest.push(tokens[i].clone());
+        rest.push(tokens[i]);
         i += 1;
     }
     rest
@@ -269,9 +269,9 @@ fn take_ranges(tokens: &[Token], hints: &mut Hints) -> Vec<Token> {
 
 type Range = (Option<f64>, Option<f64>, usize);
 
-fn range_at(tokens: &[Token], i: usize) -> Option<Range> {
-    let word = |k: usize| tokens.get(i + k).map_or("", Token::norm);
-    let num = |k: usize| tokens.get(i + k).and_then(Token::number);
+fn range_at(tokens: &[&Token], i: usize) -> Option<Range> {
+    let word = |k: usize| tokens.get(i + k).map_or("", |t| t.norm());
+    let num = |k: usize| tokens.get(i + k).and_then(|t| t.number());
     let to = |k: usize| {
         matches!(word(k), "to" | "through" | "until") || tokens.get(i + k).is_some_and(|t| t.is_punct('-'))
     };
@@ -304,7 +304,7 @@ fn range_at(tokens: &[Token], i: usize) -> Option<Range> {
 
 /// "low/medium/high" after a name are enum values; "yes/no" makes a boolean; "email/phone"
 /// with no name before it keeps its first word.
-fn take_alternatives(tokens: &[Token], hints: &mut Hints) -> Vec<String> {
+fn take_alternatives(tokens: &[&Token], hints: &mut Hints) -> Vec<String> {
     let mut words = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -317,7 +317,7 @@ fn take_alternatives(tokens: &[Token], hints: &mut Hints) -> Vec<String> {
         while tokens
             .get(j + 1)
             .is_some_and(|t| t.is_punct('/') || t.is_punct('|'))
-            && let Some(next) = tokens.get(j + 2).and_then(Token::word)
+            && let Some(next) = tokens.get(j + 2).and_then(|t| t.word())
         {
             alternatives.push(next);
             j += 2;
@@ -366,6 +366,26 @@ fn take_units(words: &mut Vec<String>, hints: &mut Hints) {
         }
         i += 1;
     }
+}
+
+/// The entity a phrase like "many tasks" names, found without reading the whole phrase, so that
+/// entities can be named before any field is read.
+pub(super) fn many_target(item: &Item) -> Option<Vec<String>> {
+    let words: Vec<String> = item
+        .tokens
+        .iter()
+        .take_while(|t| !t.is_punct('('))
+        .filter_map(Token::word)
+        .filter(|w| {
+            !matches!(
+                w.norm.as_str(),
+                "required" | "mandatory" | "compulsory" | "optional" | "optionally"
+            )
+        })
+        .take(8)
+        .map(|w| w.norm.clone())
+        .collect();
+    many_of(&words)
 }
 
 /// "many tasks", "several photos", "one or more notes" → the noun, when it is one.

@@ -7,6 +7,7 @@
 //! Entity lists ("track books, authors and loans") split the same way and stop where a clause
 //! starts ("…, where each book has …").
 
+use super::check::MAX_FIELDS;
 use super::lexicon::{is_determiner, is_distributive, is_field_meta, is_relative, is_stopword};
 use super::text::Token;
 
@@ -24,13 +25,18 @@ pub(super) struct Entry {
     pub(super) fields: Option<Vec<Token>>,
 }
 
+/// The most field phrases read about one entity: four times the fields it may have, enough for
+/// every way of saying them twice over. A longer list is not a list of fields, and reading all
+/// of it would only cost time, so splitting stops one item after it.
+pub(super) const MAX_ITEMS: usize = 4 * MAX_FIELDS;
+
 pub(super) fn split_fields(tokens: &[Token]) -> Vec<Item> {
     let mut items = Vec::new();
     let mut item = Item::default();
     let mut values: Option<Values> = None;
     let mut depth = 0usize;
     let mut i = 0;
-    while i < tokens.len() {
+    while i < tokens.len() && items.len() <= MAX_ITEMS {
         let token = &tokens[i];
         if (depth > 0 || token.is_punct('(')) && !token.is_punct(';') {
             if token.is_punct('(') {

@@ -144,9 +144,12 @@ fn listed(list: &[&str], name: &str) -> bool {
     list.iter().any(|word| word.eq_ignore_ascii_case(name))
 }
 
-/// Why `name` may not be an entity's name, if it may not.
+/// Why `name` may not be an entity's name, if it may not. An entity `Id` is refused too: a
+/// reference to it would be a field named `id`.
 pub(super) fn entity_name_problem(name: &str) -> Option<&'static str> {
-    if listed(RESERVED_WORDS, name) {
+    if listed(GENERATED_FIELDS, name) {
+        Some("would make references to it clash with a field every record has")
+    } else if listed(RESERVED_WORDS, name) {
         Some("is a reserved word in JavaScript or TypeScript")
     } else if listed(OBJECT_PROPERTIES, name) {
         Some("is a property every JavaScript object already has")

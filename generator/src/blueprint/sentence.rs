@@ -27,12 +27,11 @@ use super::words::{entity_words, singular};
 
 #[derive(Debug)]
 pub(super) enum Mention {
-    /// An entity and the field phrases said about it. `implicit` when only the app was named
-    /// ("a todo app with due dates"), so the entity needs a label field of its own.
+    /// An entity and the field phrases said about it.
     Entity {
         noun: Vec<String>,
         items: Vec<Item>,
-        implicit: bool,
+        naming: Naming,
     },
     /// `child` refers to `parent`: "projects belong to a client", "a client has many projects".
     Relation {
@@ -40,6 +39,18 @@ pub(super) enum Mention {
         parent: Vec<String>,
         required: bool,
     },
+}
+
+/// How a mention named its entity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Naming {
+    /// As a thing of the app: "each book has …", "track books and authors".
+    Thing,
+    /// Only the app was named ("a todo app with due dates"), so the entity needs a label of its own.
+    App,
+    /// In a heading ("keep track of my car: services with …"): no entity unless something else
+    /// describes it or refers to it.
+    Heading,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +137,7 @@ pub(super) fn read(tokens: &[Token], previous: &mut Option<Vec<String>>) -> Vec<
                 mentions.push(Mention::Entity {
                     noun: subject.clone(),
                     items: split_fields(object),
-                    implicit: false,
+                    naming: Naming::Thing,
                 });
                 Some(subject)
             }
@@ -143,7 +154,7 @@ pub(super) fn read(tokens: &[Token], previous: &mut Option<Vec<String>>) -> Vec<
                     mentions.push(Mention::Entity {
                         noun: subject.clone(),
                         items,
-                        implicit: false,
+                        naming: Naming::Thing,
                     });
                     subject
                 })
@@ -154,7 +165,7 @@ pub(super) fn read(tokens: &[Token], previous: &mut Option<Vec<String>>) -> Vec<
                 mentions.push(Mention::Entity {
                     noun: subject.clone(),
                     items: split_fields(inner),
-                    implicit: false,
+                    naming: Naming::Thing,
                 });
                 Some(subject)
             }
@@ -300,10 +311,13 @@ fn valid(subject: &Subject, prior: &[Anchor]) -> bool {
 /// "For each application I want to store the company, the role, …": the noun after "for each"
 /// at the start of a sentence has the fields listed after the clause that follows it.
 fn for_each_anchor(tokens: &[Token], i: usize) -> Option<Anchor> {
-    let opens = tokens[..i]
+    if !tokens[i].is("for") || !tokens.get(i + 1).is_some_and(|t| t.is("each") || t.is("every")) {
+        return None;
+    }
+    if !tokens[..i]
         .iter()
-        .all(|t| t.word().is_none() || is_connective(t.norm()));
-    if !opens || !tokens[i].is("for") || !tokens.get(i + 1).is_some_and(|t| t.is("each") || t.is("every")) {
+        .all(|t| t.word().is_none() || is_connective(t.norm()))
+    {
         return None;
     }
     let words: Vec<String> = tokens[i + 2..]
@@ -504,6 +518,15 @@ fn parens_anchor(tokens: &[Token], i: usize, floor: usize, prior: &[Anchor]) -> 
     if !opens {
         return None;
     }
+    // "a name (required)" is a field with a note, not an entity with fields.
+    let inner = &tokens[i + 1..];
+    let inner = &inner[..inner
+        .iter()
+        .position(|t| t.is_punct(')') || t.is_punct(';'))
+        .unwrap_or(inner.len())];
+    if !lists_fields(inner) {
+        return None;
+    }
     let mut depth = 0usize;
     let mut end = tokens.len();
     for (k, token) in tokens.iter().enumerate().skip(i) {
@@ -545,13 +568,20 @@ fn entity_list(object: &[Token], mentions: &mut Vec<Mention>) -> Option<Vec<Stri
     if let Some(colon) = colon {
         let rest = &object[colon + 1..];
         if rest.iter().all(|t| t.word().is_none()) {
+            for entry in entries {
+                mentions.push(Mention::Entity {
+                    noun: entry.noun,
+                    items: Vec::new(),
+                    naming: Naming::Heading,
+                });
+            }
             return None;
         }
         if let [entry] = entries.as_slice() {
             mentions.push(Mention::Entity {
                 noun: entry.noun.clone(),
                 items: split_fields(rest),
-                implicit: false,
+                naming: Naming::Thing,
             });
             return Some(entry.noun.clone());
         }
@@ -562,7 +592,7 @@ fn entity_list(object: &[Token], mentions: &mut Vec<Mention>) -> Option<Vec<Stri
         mentions.push(Mention::Entity {
             noun: entry.noun.clone(),
             items,
-            implicit: false,
+            naming: Naming::Thing,
         });
         last = Some(entry.noun);
     }
@@ -606,7 +636,7 @@ fn app_contents(app: &[String], object: &[Token], mentions: &mut Vec<Mention>) -
     mentions.push(Mention::Entity {
         noun: noun.clone(),
         items: split_fields(object),
-        implicit: true,
+        naming: Naming::App,
     });
     Some(noun)
 }
@@ -639,11 +669,7 @@ mod tests {
         for sentence in sentences(prompt) {
             for mention in read(&sentence, &mut previous) {
                 out.push(match mention {
-                    Mention::Entity {
-                        noun,
-                        items,
-                        implicit,
-                    } => {
+                    Mention::Entity { noun, items, naming } => {
                         let items: Vec<String> = items
                             .iter()
                             .map(|item| {
@@ -655,7 +681,11 @@ mod tests {
                                     .join(" ")
                             })
                             .collect();
-                        let marker = if implicit { " (implicit)" } else { "" };
+                        let marker = match naming {
+                            Naming::Thing => "",
+                            Naming::App => " (app)",
+                            Naming::Heading => " (heading)",
+                        };
                         format!("Entity {}{marker}: {}", noun.join(" "), items.join(" | "))
                     }
                     Mention::Relation {
@@ -783,7 +813,7 @@ mod tests {
         );
         assert_eq!(
             mentions("A todo app with due dates and priorities"),
-            ["Entity todo (implicit): due dates | priorities"]
+            ["Entity todo (app): due dates | priorities"]
         );
         assert_eq!(
             mentions("A recipe manager: recipes with a name"),

@@ -3,7 +3,10 @@
 use super::understand;
 use appgen_crd::{Blueprint, Field, FieldType};
 
+mod checks;
+mod odd_input;
 mod prompts;
+mod properties;
 
 /// A blueprint as one line per entity, e.g.
 /// `Task: title text!, dueDate date, priority enum(low, medium, high), done boolean`, where `!`

@@ -326,7 +326,7 @@ fn end_sentence(sentences: &mut Vec<Vec<Token>>, current: &mut Vec<Token>) {
     }
 }
 
-/// "date and time" names one thing, a timestamp; keep it from being split into two fields.
+/// "date and time" names one thing, a timestamp (`dateTime`); keep it from being split in two.
 fn merge_compounds(tokens: Vec<Token>) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
     for token in tokens {
@@ -339,7 +339,7 @@ fn merge_compounds(tokens: Vec<Token>) -> Vec<Token> {
             out.truncate(n - 2);
             out.push(Token::Word(Word {
                 raw: "date and time".to_owned(),
-                norm: "datetime".to_owned(),
+                norm: "date-time".to_owned(),
             }));
             continue;
         }
@@ -419,7 +419,7 @@ mod tests {
 
     #[test]
     fn date_and_time_is_one_word() {
-        assert_eq!(read("a start date and time"), ["a start datetime"]);
+        assert_eq!(read("a start date and time"), ["a start date-time"]);
     }
 
     #[test]

@@ -72,13 +72,7 @@ impl AppPhrase {
         if !is_generic_app_head(&self.head.norm) {
             words.push(&self.head);
         }
-        let title = words.iter().map(|w| title_word(w)).collect::<Vec<_>>().join(" ");
-        title
-            .chars()
-            .take(TITLE_CHARS)
-            .collect::<String>()
-            .trim_end()
-            .to_owned()
+        short(&words.iter().map(|w| title_word(w)).collect::<Vec<_>>().join(" "))
     }
 
     /// The words to name the single entity of an app the prompt says nothing else about:
@@ -123,7 +117,7 @@ pub(super) fn title(app: Option<&AppPhrase>, entities: &[Entity]) -> Option<Stri
         if let Some(last) = words.last_mut() {
             *last = plural(last);
         }
-        let title = words
+        let title: Vec<String> = words
             .iter()
             .map(|w| {
                 title_word(&Word {
@@ -131,9 +125,19 @@ pub(super) fn title(app: Option<&AppPhrase>, entities: &[Entity]) -> Option<Stri
                     norm: w.clone(),
                 })
             })
-            .collect::<Vec<_>>();
-        Some(title.join(" "))
+            .collect();
+        Some(short(&title.join(" ")))
     })
+}
+
+/// At most [`TITLE_CHARS`] characters.
+fn short(title: &str) -> String {
+    title
+        .chars()
+        .take(TITLE_CHARS)
+        .collect::<String>()
+        .trim_end()
+        .to_owned()
 }
 
 #[cfg(test)]

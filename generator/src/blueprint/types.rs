@@ -95,7 +95,7 @@ fn by_name(words: &[String]) -> Option<FieldType> {
     if is(is_url_word) || (head == "address" && matches!(before, "web" | "website" | "url")) {
         return Some(Url);
     }
-    if matches!(head, "datetime" | "timestamp") {
+    if matches!(head, "date-time" | "datetime" | "timestamp") {
         return Some(Datetime);
     }
     if head == "time" {
@@ -180,7 +180,7 @@ pub(super) fn is_field_word(w: &str) -> bool {
                     | "genre"
                     | "month"
                     | "time"
-                    | "datetime"
+                    | "date-time"
                     | "timestamp"
                     | "location"
                     | "city"
@@ -588,7 +588,7 @@ pub(super) fn explicit_type(words: &[&str]) -> Option<FieldType> {
         ["money" | "currency"] => Money,
         ["boolean" | "bool" | "checkbox"] => Boolean,
         ["date"] => Date,
-        ["datetime" | "timestamp"] => Datetime,
+        ["datetime" | "date-time" | "timestamp"] => Datetime,
         ["email"] => Email,
         ["url" | "link"] => Url,
         _ => return None,

@@ -51,3 +51,338 @@ fn the_issue_examples_come_out_exactly_right() {
         assert!(!understanding.fell_back, "{prompt}");
     }
 }
+
+/// Phrasings from the wild: "each X has", "X with A, B and C", "keep a list of X", "X belong to
+/// Y", "track Xs and Ys", bullets, one item per line, headings, plurals, British spelling.
+#[test]
+fn varied_prompts_come_out_as_expected() {
+    let cases: &[(&str, &str, &[&str])] = &[
+        // keep a list of; British spelling; whether …
+        (
+            "I want to keep a list of my favourite films. Each film has a title, a director, a release year, a colour rating and whether I've watched it.",
+            "Films",
+            &["Film: title text!, director text, releaseYear integer, colorRating integer, watched boolean"],
+        ),
+        // track Xs and Ys; each X has; belong to … and have
+        (
+            "Track workouts and exercises. Each workout has a date, a duration in minutes and a type (run, swim, cycle). Exercises belong to a workout and have a name, sets, reps and weight in kg.",
+            "Workouts",
+            &[
+                "Workout: date date, duration integer, type enum(run, swim, cycle)",
+                "Exercise: workout -> Workout!, name text!, sets integer, reps integer, weight number",
+            ],
+        ),
+        // a header with bullets; belong to two entities
+        (
+            "A library system.\nBooks:\n- title\n- author\n- ISBN\n- published date\nMembers:\n- name\n- email\n- membership number\nLoans belong to a book and a member, with a due date and a returned flag.",
+            "Library",
+            &[
+                "Book: title text!, author text, isbn text, publishedDate date",
+                "Member: name text!, email email, membershipNumber text",
+                "Loan: book -> Book!, member -> Member!, dueDate date, returned boolean",
+            ],
+        ),
+        // X with Ys and Zs; one of a, b or c
+        (
+            "A blog with posts and comments. Each post has a title, body, a publish date and a status which is one of draft, published or archived. Comments belong to a post and have an author name and text.",
+            "Blog",
+            &[
+                "Post: title text!, body longText, publishDate date, status enum(draft, published, archived)",
+                "Comment: post -> Post!, authorName text!, text longText",
+            ],
+        ),
+        // keep track of X: a heading before a colon
+        (
+            "Keep track of my plants: each plant has a name, species, a watering interval in days, last watered date and a photo.",
+            "Plants",
+            &["Plant: name text!, species text, wateringInterval integer, lastWateredDate date, photo url"],
+        ),
+        // a field named like another entity is a reference
+        (
+            "An inventory app for a small shop. Products have a name, SKU, price, quantity in stock and a supplier. Suppliers have a name, contact email and phone number.",
+            "Inventory",
+            &[
+                "Product: name text!, sku text, price money, quantity integer, supplier -> Supplier",
+                "Supplier: name text!, contactEmail email, phoneNumber text",
+            ],
+        ),
+        // date and time; first and last name; belong to without a subject of its own
+        (
+            "Event planner: events with a title, start date and time, location, capacity and a ticket price. Attendees have a first and last name, an email address and belong to an event.",
+            "Event Planner",
+            &[
+                "Event: title text!, startDateTime datetime, location text, capacity integer, ticketPrice money",
+                "Attendee: firstName text!, lastName text, email email, event -> Event!",
+            ],
+        ),
+        // one item per line under a header, lists split by a blank line
+        (
+            "A habit tracker.\nHabits\nname\nfrequency\nstart date\n\nCheck-ins\ndate\nnote",
+            "Habit Tracker",
+            &[
+                "Habit: name text!, frequency text, startDate date",
+                "CheckIn: date date, note longText",
+            ],
+        ),
+        // has many …, each with …; can be assigned to (optional)
+        (
+            "A project has many tasks, each with a title, an estimate in hours and an optional assignee. A task can be assigned to a person. People have a name and an email.",
+            "Projects",
+            &[
+                "Project: name text!",
+                "Task: project -> Project, title text!, estimate number, assignee text, person -> Person",
+                "Person: name text!, email email",
+            ],
+        ),
+        // manage Xs and Ys; date of birth
+        (
+            "Manage patients and appointments for a clinic. Patients have a name, date of birth, phone and notes. Appointments have a date and time, a reason, and belong to a patient.",
+            "Patients",
+            &[
+                "Patient: name text!, birthDate date, phone text, notes longText",
+                "Appointment: dateTime datetime, reason text!, patient -> Patient!",
+            ],
+        ),
+        // Entities: …; X (a, b, c)
+        (
+            "Entities: authors, publishers.\nAuthors (name, country, website)\nPublishers (name, founded year)",
+            "Authors",
+            &[
+                "Author: name text!, country text, website url",
+                "Publisher: name text!, foundedYear integer",
+            ],
+        ),
+        // British spelling; has many through a plural; X belong to Y
+        (
+            "A colour palette organiser where each palette has a name and colours, and each colour has a hex code and a name. Colours belong to a palette.",
+            "Colour Palette Organiser",
+            &[
+                "Palette: name text!",
+                "Color: palette -> Palette!, hexCode text, name text!",
+            ],
+        ),
+        // catalogue (British); prep time and cooking time in minutes
+        (
+            "A recipe catalogue. Recipes have a title, servings, prep time and cooking time in minutes, a cuisine (Italian, Mexican, Thai), ingredients and instructions.",
+            "Recipe Catalogue",
+            &[
+                "Recipe: title text!, servings integer, prepTime integer, cookingTime integer, cuisine enum(Italian, Mexican, Thai), ingredients longText, instructions longText",
+            ],
+        ),
+        // irregular plural; each X has
+        (
+            "Students, courses and enrollments. Each student has a name and email. Each course has a code, title and credits. Enrollments belong to a student and a course and have a grade.",
+            "Students",
+            &[
+                "Student: name text!, email email",
+                "Course: code text, title text!, credits integer",
+                "Enrollment: student -> Student!, course -> Course!, grade text!",
+            ],
+        ),
+        // e-mail; favourite colour; value in dollars
+        (
+            "A CRM. Each contact has a name, an e-mail, a phone, a company, a birthday, a LinkedIn URL and a favourite colour. Deals belong to a contact and have a value in dollars, a stage (lead, qualified, won, lost) and an expected close date.",
+            "CRM",
+            &[
+                "Contact: name text!, email email, phone text, company text, birthday date, linkedinUrl url, favoriteColor text",
+                "Deal: contact -> Contact!, value money, stage enum(lead, qualified, won, lost), expectedCloseDate date",
+            ],
+        ),
+        // keep a catalogue of; one word for a longer entity; a/b/c values; £
+        (
+            "Keep a catalogue of my vinyl records: each record has an artist, album title, release year, condition (mint/good/poor), purchase price in £, and where I bought it.",
+            "Vinyl Records",
+            &[
+                "VinylRecord: artist text, albumTitle text!, releaseYear integer, condition enum(mint, good, poor), purchasePrice money",
+            ],
+        ),
+        // a reserved entity name is renamed; references follow the rename
+        (
+            "A school app. Each class has a name, a room number and a teacher. Teachers have a name, an email and a salary. Students belong to a class.",
+            "School",
+            &[
+                "ClassItem: name text!, roomNumber text, teacher -> Teacher",
+                "Teacher: name text!, email email, salary money",
+                "Student: name text!, classItem -> ClassItem!",
+            ],
+        ),
+        // bulleted lines, each its own entity
+        (
+            "- Tasks: title, due date, done\n- Projects: name, deadline\n- Tags: name, colour",
+            "Tasks",
+            &[
+                "Task: title text!, dueDate date, done boolean",
+                "Project: name text!, deadline date",
+                "Tag: name text!, color text",
+            ],
+        ),
+        // markdown headings and bullets; (required), (optional), status: a / b / c, (hours)
+        (
+            "## Tasks\n* title (required)\n* description (optional)\n* status: todo / doing / done\n* estimate (hours)\n\n## Users\n* name\n* email",
+            "Tasks",
+            &[
+                "Task: title text!, description longText, status enum(todo, doing, done), estimate number",
+                "User: name text!, email email",
+            ],
+        ),
+        // a header with a colon and a container app
+        (
+            "Shopping list: items with a name, quantity, a price and whether it's bought.",
+            "Shopping List",
+            &["Item: name text!, quantity integer, price money, bought boolean"],
+        ),
+        // save Xs with …; out of 10
+        (
+            "A movie watchlist where I can save movies with title, genre, year, runtime in minutes, IMDb link, my rating out of 10 and whether I've seen it.",
+            "Movies",
+            &[
+                "Movie: title text!, genre text, year integer, runtime integer, imdbLink url, rating integer ..10, seen boolean",
+            ],
+        ),
+        // species (a, b, c); date of birth; an owner
+        (
+            "Pets have a name, species (dog, cat, bird), a date of birth and an owner. Owners have a full name, phone and address. Vet visits belong to a pet and have a date, a reason, a cost and notes.",
+            "Pets",
+            &[
+                "Pet: name text!, species enum(dog, cat, bird), birthDate date, owner -> Owner",
+                "Owner: fullName text!, phone text, address text",
+                "VetVisit: pet -> Pet!, date date, reason text!, cost money, notes longText",
+            ],
+        ),
+        // organise (British); a container heading; number of …
+        (
+            "Organise my wine cellar: wines have a name, vintage, region, grape, price, number of bottles and tasting notes.",
+            "Wine Cellar",
+            &[
+                "Wine: name text!, vintage text, region text, grape text, price money, bottles integer, tastingNotes longText",
+            ],
+        ),
+        // semicolons between entities; (bpm); that belong to … and have many …
+        (
+            "An app for a band: songs with title, key, tempo (bpm), duration and lyrics; gigs with a venue, date and time and a fee; setlists that belong to a gig and have many songs.",
+            "Songs",
+            &[
+                "Song: title text!, key text, tempo integer, duration integer, lyrics longText, setlist -> Setlist",
+                "Gig: venue text!, dateTime datetime, fee money",
+                "Setlist: name text!, gig -> Gig!",
+            ],
+        ),
+        // people → Person; belongs to
+        (
+            "People have a name, an age and a favourite colour. Each person belongs to a household. Households have an address and a postcode.",
+            "People",
+            &[
+                "Person: name text!, age integer, favoriteColor text, household -> Household!",
+                "Household: address text!, postcode text",
+            ],
+        ),
+        // Xs and Ys: each X has …; whether it is in stock
+        (
+            "Categories and products: each category has a name and a description; each product has a name, a price, a category and whether it is in stock.",
+            "Categories",
+            &[
+                "Category: name text!, description longText",
+                "Product: name text!, price money, category -> Category, inStock boolean",
+            ],
+        ),
+        // an entity named only in passing that is another entity's field is dropped
+        (
+            "I'd like a simple app to log my daily moods. Each entry has a date, a mood (great, good, okay, bad, awful), an energy level from 1 to 10 and optional notes.",
+            "Entries",
+            &[
+                "Entry: date date, mood enum(great, good, okay, bad, awful), energyLevel integer 1..10, notes longText",
+            ],
+        ),
+        // which can be a, b or c; start time; belong to … and …
+        (
+            "A gym membership manager. Members have a first and last name, an email, a membership type which can be monthly, annual or day pass, a start date and an end date. Classes have a name, an instructor, a start time and a capacity. Bookings belong to a member and a class.",
+            "Gym Membership Manager",
+            &[
+                "Member: firstName text!, lastName text, email email, membershipType enum(monthly, annual, day pass), startDate date, endDate date",
+                "ClassItem: name text!, instructor text, startTime datetime, capacity integer",
+                "Booking: name text!, member -> Member!, classItem -> ClassItem!",
+            ],
+        ),
+        // for each X I want to store …
+        (
+            "Create a job application tracker. For each application I want to store the company, the role, the date applied, the salary range, a status (applied / interviewing / offer / rejected) and a link to the posting.",
+            "Job Application Tracker",
+            &[
+                "Application: company text!, role text, dateApplied date, salaryRange text, status enum(applied, interviewing, offer, rejected), link url",
+            ],
+        ),
+        // an app with entities; positions and labels
+        (
+            "A simple kanban board with boards, columns and cards. Cards belong to a column and have a title, description, due date and labels. Columns belong to a board and have a name and a position.",
+            "Kanban Board",
+            &[
+                "Board: name text!",
+                "Column: board -> Board!, name text!, position integer",
+                "Card: column -> Column!, title text!, description longText, dueDate date, labels text",
+            ],
+        ),
+        // X: a, b (one per sentence part); created by (email)
+        (
+            "A support ticket system. Tickets: subject, description, priority (low/normal/high/urgent), status (open, pending, closed), created by (email), assigned agent. Agents: name, email, team.",
+            "Support Ticket",
+            &[
+                "Ticket: subject text!, description longText, priority enum(low, normal, high, urgent), status enum(open, pending, closed), createdBy email, assignedAgent -> Agent",
+                "Agent: name text!, email email, team text",
+            ],
+        ),
+        // the date they were last reviewed
+        (
+            "Flashcards app: decks with a name and a colour; cards belong to a deck and have a front, a back and the date they were last reviewed.",
+            "Flashcards",
+            &[
+                "Deck: name text!, color text",
+                "Card: deck -> Deck!, front text!, back text, dateLastReviewed date",
+            ],
+        ),
+        // a collection with fields; minimum and maximum number of …; whether … or …
+        (
+            "I want to catalogue my board game collection with the name, the minimum and maximum number of players, play time in minutes, the publisher and whether I own it or just want it.",
+            "Board Game Collection",
+            &[
+                "BoardGame: name text!, minimumPlayers integer, maximumPlayers integer, playTime integer, publisher text, own boolean",
+            ],
+        ),
+        // each trip has many activities with …
+        (
+            "A travel planner where trips have a destination, start date, end date and budget, and each trip has many activities with a name, a date and time, a cost and a booking link.",
+            "Travel Planner",
+            &[
+                "Trip: destination text!, startDate date, endDate date, budget money",
+                "Activity: trip -> Trip, name text!, dateTime datetime, cost money, bookingLink url",
+            ],
+        ),
+        // a heading before a colon is no entity
+        (
+            "Keep track of my car's maintenance: services with a date, mileage, type of service, garage, cost and notes.",
+            "Services",
+            &["Service: date date, mileage number, type text!, garage text, cost money, notes longText"],
+        ),
+        // minutes read, pages read
+        (
+            "A reading log.\n- Books: title, author, genre, pages\n- Sessions: date, minutes read, pages read, book",
+            "Reading Log",
+            &[
+                "Book: title text!, author text, genre text, pages integer",
+                "Session: date date, minutesRead integer, pagesRead integer, book -> Book",
+            ],
+        ),
+        // track X: a, b, c
+        (
+            "Track workouts: date, duration in minutes, type (run, swim)\n",
+            "Workouts",
+            &["Workout: date date, duration integer, type enum(run, swim)"],
+        ),
+    ];
+    assert!(cases.len() >= 20);
+    for (prompt, title, entities) in cases {
+        let understanding = understand(prompt);
+        assert_eq!(understood(prompt), *entities, "{prompt}");
+        assert_eq!(understanding.blueprint.title.as_deref(), Some(*title), "{prompt}");
+        assert!(!understanding.fell_back, "{prompt}");
+    }
+}
