@@ -117,15 +117,23 @@ pub fn understand(prompt: &str) -> Understanding {
     }
 }
 
-/// The first word of the prompt that could name a thing: "something for my garden" → `garden`.
+/// The first noun of the prompt, known as one by the article before it ("something for my
+/// garden" → `garden`), or the prompt's only word ("tasks").
 fn first_noun(sentences: &[Vec<text::Token>]) -> Option<Vec<String>> {
-    sentences.iter().flatten().find_map(|token| {
-        let word = token.word()?;
-        let noun = items::is_nouny(token)
-            && word.norm.len() >= 3
-            && word.norm.chars().all(|c| c.is_ascii_alphabetic())
-            && !lexicon::is_app_head(&word.norm)
-            && !lexicon::is_loose_adjective(&word.norm);
-        noun.then(|| vec![word.norm.clone()])
-    })
+    let tokens: Vec<&text::Token> = sentences.iter().flatten().collect();
+    let names_thing = |token: &text::Token| {
+        token.word().is_some_and(|word| {
+            items::is_nouny(token)
+                && word.norm.len() >= 3
+                && word.norm.chars().all(|c| c.is_ascii_alphabetic())
+                && !lexicon::is_app_head(&word.norm)
+                && !lexicon::is_loose_adjective(&word.norm)
+        })
+    };
+    let after_article =
+        (1..tokens.len()).find(|&i| lexicon::is_determiner(tokens[i - 1].norm()) && names_thing(tokens[i]));
+    let only_word = (tokens.len() == 1 && names_thing(tokens[0])).then_some(0);
+    after_article
+        .or(only_word)
+        .map(|i| vec![tokens[i].norm().to_owned()])
 }

@@ -108,6 +108,22 @@ impl Registry {
                 return Some(i);
             }
         }
+        let key = entity_key(&name);
+        let name = match entity_name_problem(&name) {
+            Some(problem) => {
+                let renamed = suffixed(&name, "Item");
+                notes.push(format!(
+                    "`{name}` {problem}, so the entity is called `{renamed}`."
+                ));
+                // "class items" and "classes" are then one entity.
+                if let Some(&i) = self.index.get(&entity_key(&renamed)) {
+                    self.index.insert(key, i);
+                    return Some(i);
+                }
+                renamed
+            }
+            None => name,
+        };
         if self.entities.len() >= MAX_ENTITIES {
             notes.push(format!(
                 "Only the first {MAX_ENTITIES} entities are kept; the others were left out."
@@ -115,18 +131,8 @@ impl Registry {
             return None;
         }
         let i = self.entities.len();
+        self.index.insert(key, i);
         self.index.insert(entity_key(&name), i);
-        let name = match entity_name_problem(&name) {
-            Some(problem) => {
-                let renamed = suffixed(&name, "Item");
-                notes.push(format!(
-                    "`{name}` {problem}, so the entity is called `{renamed}`."
-                ));
-                self.index.insert(entity_key(&renamed), i);
-                renamed
-            }
-            None => name,
-        };
         self.entities.push(Building {
             name,
             words,
@@ -174,7 +180,7 @@ impl Registry {
         }
         if let Some(problem) = field_name_problem(&name) {
             let renamed = if draft.field_type == FieldType::Boolean {
-                format!("is{}", pascal_case(&[name.as_str()]))
+                fit(format!("is{}", pascal_case(&[name.as_str()])))
             } else {
                 suffixed(&name, "Value")
             };

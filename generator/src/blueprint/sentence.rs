@@ -239,49 +239,35 @@ fn anchor_at(
         return Some(anchor);
     }
     let verb = tokens[i].word()?.norm.as_str();
-    let anchor = |kind, end, (subject, optional)| {
-        Some(Anchor {
-            kind,
-            at: i,
-            end,
-            subject,
-            optional,
-        })
+    let anchor = |kind, end, (subject, optional)| Anchor {
+        kind,
+        at: i,
+        end,
+        subject,
+        optional,
     };
     if let Some(end) = relation_verb(tokens, i) {
-        let (subject, optional) = subject_before(tokens, i, floor, has_previous);
-        return valid(&subject, prior).then_some(Anchor {
-            kind: Kind::BelongsTo,
-            at: i,
-            end,
-            subject,
-            optional,
-        });
+        let found = subject_before(tokens, i, floor, has_previous);
+        return valid(&found.0, prior).then(|| anchor(Kind::BelongsTo, end, found));
     }
     if let Some(end) = tracking_verb(tokens, i) {
         let (subject, optional) = subject_before(tokens, i, floor, has_previous);
         if let Subject::Noun { words, each, .. } = &subject {
             // "the app tracks expenses" lists entities; "each workout records the date" lists fields.
             if !*each && is_app_head(words.last().map_or("", String::as_str)) {
-                return anchor(Kind::Track, end, (Subject::After, false));
+                return Some(anchor(Kind::Track, end, (Subject::After, false)));
             }
             // …but "my vinyl records: …" is a noun.
             let object_follows = tokens
                 .get(end)
                 .is_some_and(|t| t.word().is_some() && field_verb(tokens, end).is_none());
             if verb.ends_with('s') && object_follows {
-                return anchor(Kind::Fields, end, (subject, optional));
+                return Some(anchor(Kind::Fields, end, (subject, optional)));
             }
         }
         let before = i.checked_sub(1).map(|b| &tokens[b]);
         let verb_here = before.is_none_or(|t| t.word().is_none() || may_precede_tracking(t.norm()));
-        return verb_here.then_some(Anchor {
-            kind: Kind::Track,
-            at: i,
-            end,
-            subject: Subject::After,
-            optional: false,
-        });
+        return verb_here.then(|| anchor(Kind::Track, end, (Subject::After, false)));
     }
     let end = field_verb(tokens, i)?;
     let (subject, optional) = subject_before(tokens, i, floor, has_previous);
@@ -297,7 +283,7 @@ fn anchor_at(
     {
         return None;
     }
-    anchor(Kind::Fields, end, (subject, optional))
+    Some(anchor(Kind::Fields, end, (subject, optional)))
 }
 
 fn valid(subject: &Subject, prior: &[Anchor]) -> bool {

@@ -386,3 +386,112 @@ fn varied_prompts_come_out_as_expected() {
         assert!(!understanding.fell_back, "{prompt}");
     }
 }
+
+#[test]
+fn a_prompt_without_entities_falls_back_to_one_named_from_it_and_says_so() {
+    for (prompt, title, entity) in [
+        ("A todo app", "Todo", "Todo: title text!, notes longText"),
+        ("A small CRM", "CRM", "Contact: name text!, notes longText"),
+        (
+            "My recipe manager",
+            "Recipe Manager",
+            "Recipe: name text!, notes longText",
+        ),
+        (
+            "Build me something for my garden",
+            "Gardens",
+            "Garden: name text!, notes longText",
+        ),
+        ("tasks", "Tasks", "Task: title text!, notes longText"),
+        (
+            "Make it pretty, please!",
+            "Items",
+            "Item: name text!, notes longText",
+        ),
+    ] {
+        let understanding = understand(prompt);
+        assert!(understanding.fell_back, "{prompt}");
+        assert_eq!(understood(prompt), [entity], "{prompt}");
+        assert_eq!(understanding.blueprint.title.as_deref(), Some(title), "{prompt}");
+        let name = entity.split(':').next().unwrap_or_default();
+        let said = format!(
+            "Found no entities with fields in the prompt, so the app keeps one kind of record, `{name}`"
+        );
+        assert!(
+            understanding.notes.iter().any(|n| n.starts_with(&said)),
+            "{prompt}: {:?}",
+            understanding.notes
+        );
+    }
+}
+
+#[test]
+fn reserved_names_are_renamed_or_left_out_and_said_so() {
+    let prompt = "Classes have a constructor, a prototype, a __proto__ and a toString. Each class has a name, an id, \
+                  a created at, an updated at and a public flag. Dates belong to a class.";
+    let understanding = understand(prompt);
+    assert_eq!(
+        understood(prompt),
+        [
+            "ClassItem: constructorValue text, prototypeValue text, proto text, tostringValue text, name text!, isPublic boolean",
+            "DateItem: name text!, classItem -> ClassItem!",
+        ]
+    );
+    for note in [
+        "`Class` is a reserved word in JavaScript or TypeScript, so the entity is called `ClassItem`.",
+        "`constructor` is a property every JavaScript object already has, so the field of `ClassItem` is called `constructorValue`.",
+        "Every `ClassItem` gets `id` automatically, so the `id` in the prompt was left out.",
+        "Every `ClassItem` gets `createdAt` automatically, so the `createdAt` in the prompt was left out.",
+        "`public` is a reserved word in JavaScript or TypeScript, so the field of `ClassItem` is called `isPublic`.",
+        "`Date` is a name the generated code or the file system already uses, so the entity is called `DateItem`.",
+    ] {
+        assert!(
+            understanding.notes.iter().any(|n| n == note),
+            "{note}\n{:?}",
+            understanding.notes
+        );
+    }
+}
+
+#[test]
+fn what_the_prompt_says_about_required_wins_over_the_label_rule() {
+    assert_eq!(
+        understood(
+            "Tasks have a title, a subtitle, a due date (required), an optional owner and a done flag (required)."
+        ),
+        ["Task: title text!, subtitle text, dueDate date!, owner text, done boolean"]
+    );
+    assert_eq!(
+        understood("Notes have an optional title, a body and a mandatory author."),
+        ["Note: title text, body longText, author text!"]
+    );
+    assert_eq!(
+        understood("Posts have a body and a slug."),
+        ["Post: body longText, slug text!"]
+    );
+}
+
+#[test]
+fn the_first_note_sums_up_what_was_understood() {
+    let understanding = understand(
+        "A recipe manager: recipes with a name, ingredients, cooking time in minutes and a category. Users can \
+         also plan meals: each meal plan has a date and a recipe.",
+    );
+    assert_eq!(
+        understanding.notes,
+        [
+            "Understood 2 entities: Recipe (name, ingredients, cookingTime, category), MealPlan (date, recipe)."
+        ]
+    );
+}
+
+#[test]
+fn a_renamed_entity_is_one_with_an_entity_of_its_new_name() {
+    assert_eq!(
+        understood("Class items have a code. Classes have a name. Students belong to a class."),
+        [
+            "ClassItem: code text, name text!",
+            "Student: name text!, classItem -> ClassItem!"
+        ]
+    );
+}
