@@ -4,7 +4,9 @@
 //! [`understand`] reads an app idea in plain English and returns its entities with typed fields,
 //! deterministically and offline: no model, no I/O, the same prompt always gives the same
 //! blueprint, and any input (empty, 64 KiB, emoji, right-to-left script) gives one that passes
-//! [`check`]. It is a pipeline of small pure steps, one module each:
+//! [`check`]. The public surface is only [`understand`], [`check`], [`Understanding`] and
+//! [`BlueprintError`]: callers need nothing else, and every heuristic below stays free to change
+//! without breaking them. It is a pipeline of small pure steps, one module each:
 //!
 //! 1. `text`: lay bullets, headings and one-per-line lists out as comma lists; split sentences;
 //!    fold case, accents and British spelling ("colour", "catalogue").
@@ -28,8 +30,9 @@
 //! instructions, bio, content…; a reference when the name is another entity's; text otherwise.
 //! Required: see `assemble` (the label field — `name`, `title`, else the first text field — and
 //! "belongs to" references, unless the prompt says otherwise). Title: see `title`.
-//! When no entity can be found, the blueprint has one entity named after the app (or `Item`)
-//! with a label and notes, `fell_back` is set and a note says so.
+//! When no entity can be found, the blueprint has one entity — named after the app ("a todo app"
+//! keeps `Todo`s, a CRM `Contact`s), else after a noun the prompt marks with an article, else
+//! `Item` — with a label and notes; `fell_back` is set and a note says so.
 //!
 //! [`check`] refuses what would break the rendered app: no or too many entities (50) or fields
 //! (100); names that are not identifiers (`^[A-Za-z][A-Za-z0-9]*$`, up to 63 characters; no
@@ -38,7 +41,9 @@
 //! ignoring case; JavaScript/TypeScript reserved words, object-prototype names (`constructor`,
 //! `toString`, …) and names the generated code takes (`App`, `Date`, …, Windows device names);
 //! a field named `id`, `createdAt` or `updatedAt` — refused rather than ignored, because every
-//! record already has them and a user who writes one expects it to mean something; enum fields
+//! record already has them and a user who writes one expects it to mean something (an entity
+//! `Id` too, as references to it would be `id` fields; `understand` leaves such fields out and
+//! renames such entities, with a note); enum fields
 //! without values or with empty, repeated (ignoring case), over-long or multi-line values; values
 //! on non-enum fields; references without a target, to a missing entity, or on non-reference
 //! fields; min/max above each other, not finite, or on non-numeric fields; a blank, multi-line

@@ -35,7 +35,7 @@ pub enum BlueprintError {
     )]
     TooManyFields { entity: String, count: usize },
     #[error("the title {title} {problem}")]
-    BadTitle { title: String, problem: &'static str },
+    BadTitle { title: String, problem: String },
     #[error("entity name {name} {problem}")]
     BadEntityName { name: String, problem: String },
     #[error("field name {name} of entity {entity} {problem}")]
@@ -76,7 +76,7 @@ pub enum BlueprintError {
         entity: String,
         field: String,
         value: String,
-        problem: &'static str,
+        problem: String,
     },
     #[error("enum field {field} of entity {entity} lists {value} twice (compared ignoring case); remove one")]
     DuplicateValue {
@@ -180,11 +180,11 @@ pub(super) fn entity_key(name: &str) -> String {
 
 fn check_title(title: &str) -> Result<(), BlueprintError> {
     let problem = if title.trim().is_empty() {
-        Some("is blank; give the app a title or leave it out")
+        Some("is blank; give the app a title or leave it out".to_owned())
     } else if title.chars().count() > MAX_TITLE_CHARS {
-        Some("is longer than 100 characters; shorten it")
+        Some(format!("is longer than {MAX_TITLE_CHARS} characters; shorten it"))
     } else if title.chars().any(char::is_control) {
-        Some("holds control characters such as line breaks; keep it to one line")
+        Some("holds control characters such as line breaks; keep it to one line".to_owned())
     } else {
         None
     };
@@ -306,11 +306,11 @@ fn check_values(entity: &Entity, field: &Field) -> Result<(), BlueprintError> {
     let mut seen: HashMap<String, &str> = HashMap::new();
     for value in &field.values {
         let problem = if value.trim().is_empty() {
-            Some("is empty; remove it or give it text")
+            Some("is empty; remove it or give it text".to_owned())
         } else if value.chars().count() > MAX_VALUE_CHARS {
-            Some("is longer than 100 characters; shorten it")
+            Some(format!("is longer than {MAX_VALUE_CHARS} characters; shorten it"))
         } else if value.chars().any(char::is_control) {
-            Some("holds control characters such as line breaks; keep it to one line")
+            Some("holds control characters such as line breaks; keep it to one line".to_owned())
         } else {
             None
         };

@@ -60,12 +60,14 @@ pub(super) fn split_fields(tokens: &[Token]) -> Vec<Item> {
             items.push(std::mem::take(&mut item));
             continue;
         }
-        let names_something = item.tokens.iter().any(|t| {
-            t.word()
-                .is_some_and(|w| !is_determiner(&w.norm) && !is_field_meta(&w.norm))
-        });
-        let field_follows = tokens.get(i + 1).is_some_and(|t| is_determiner(t.norm()));
-        if token.is_punct(':') && names_something && !field_follows {
+        let names_something = || {
+            item.tokens.iter().any(|t| {
+                t.word()
+                    .is_some_and(|w| !is_determiner(&w.norm) && !is_field_meta(&w.norm))
+            })
+        };
+        let field_follows = || tokens.get(i + 1).is_some_and(|t| is_determiner(t.norm()));
+        if token.is_punct(':') && names_something() && !field_follows() {
             // "status: todo / doing / done", but not "two things: a title and a date"
             values = Some(Values::default());
         } else if is_separator(tokens, i)

@@ -106,7 +106,7 @@ impl<'a> Line<'a> {
     /// A line short enough to be one item of a list written one per line.
     fn is_short(&self) -> bool {
         !self.is_blank()
-            && self.text.split_whitespace().count() <= 4
+            && self.text.split_whitespace().nth(4).is_none()
             && !self.text.ends_with(['.', '!', '?', ':'])
     }
 }

@@ -113,6 +113,12 @@ fn big_prompts() -> Vec<(&'static str, String)> {
         ),
         ("one word", fill("a")),
         ("one sentence", fill("tasks have a title and ")),
+        ("one field phrase", format!("Tasks have {}", fill("word "))),
+        (
+            "one field phrase with colons",
+            format!("Tasks have {}", fill("word: ")),
+        ),
+        ("one entity list", format!("Track {}", fill("books "))),
         ("parentheses", fill("(")),
         ("closed parentheses", fill("(a, b) ")),
         ("commas", fill("a, ")),
