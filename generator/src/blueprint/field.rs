@@ -77,6 +77,7 @@ pub(super) fn read(item: &Item, cx: &Context) -> Reading {
     strip_lead(&mut words);
     take_shape(&mut words, &mut hints);
     drop_possessives(&mut words, cx.own);
+    let role = role_of(&words, cx);
     let mut words: Vec<String> = head_phrase(words, cx.own, &mut hints)
         .into_iter()
         .filter(|w| !is_filler(w) && !w.starts_with(|c: char| c.is_ascii_digit()))
@@ -91,8 +92,11 @@ pub(super) fn read(item: &Item, cx: &Context) -> Reading {
         return Reading::Nothing;
     }
     hints.values = clean_values(std::mem::take(&mut hints.values));
+    let named = role
+        .map(|target| (target, false))
+        .or_else(|| entity_named(&words, cx));
     if !hints.decides_type()
-        && let Some((target, plural)) = entity_named(&words, cx)
+        && let Some((target, plural)) = named
     {
         if plural {
             return Reading::Many(cx.known[target].clone());
@@ -558,14 +562,31 @@ fn head_phrase(mut words: Vec<String>, own: &[String], hints: &mut Hints) -> Vec
     words
 }
 
-/// Grammar words that are never part of a name.
+/// Grammar words and counts that are never part of a name ("four options" are `options`).
 fn is_filler(w: &str) -> bool {
     is_determiner(w)
         || is_pronoun(w)
         || is_auxiliary(w)
         || matches!(
             w,
-            "has" | "have" | "had" | "and" | "or" | "but" | "whether" | "if" | "not"
+            "has"
+                | "have"
+                | "had"
+                | "and"
+                | "or"
+                | "but"
+                | "whether"
+                | "if"
+                | "not"
+                | "two"
+                | "three"
+                | "four"
+                | "five"
+                | "six"
+                | "seven"
+                | "eight"
+                | "nine"
+                | "ten"
         )
 }
 
@@ -575,6 +596,23 @@ fn is_boolean_filler(w: &str) -> bool {
             w,
             "already" | "ever" | "yet" | "been" | "get" | "gets" | "got" | "still"
         )
+}
+
+/// "an assignee who is a developer": the entity a relative clause says the field is.
+fn role_of(words: &[String], cx: &Context) -> Option<usize> {
+    let relative = words
+        .iter()
+        .position(|w| matches!(w.as_str(), "who" | "which" | "that"))?;
+    let noun: Vec<String> = words[relative + 1..]
+        .iter()
+        .skip_while(|w| is_auxiliary(w) || is_determiner(w))
+        .take_while(|w| w.starts_with(|c: char| c.is_ascii_alphabetic()) && !is_stopword(w))
+        .cloned()
+        .collect();
+    match entity_named(&noun, cx)? {
+        (target, false) => Some(target),
+        (_, true) => None,
+    }
 }
 
 /// The entity a name names, if any, preferring the longest match: "the assigned person" names

@@ -170,8 +170,22 @@ pub(super) fn read(tokens: &[Token], previous: &mut Option<Vec<String>>) -> Vec<
                 Some(subject)
             }
             (Kind::BelongsTo, Some(child)) => {
-                // "loans belong to a book and a member"
-                for parent in split_entities(object) {
+                // "loans belong to a book and a member"; "signups link a volunteer to a shift"
+                let object: Vec<Token> = if is_linking_verb(tokens[anchor.at].norm()) {
+                    object
+                        .iter()
+                        .map(|t| {
+                            if t.is("to") || t.is("with") {
+                                Token::Punct(',')
+                            } else {
+                                t.clone()
+                            }
+                        })
+                        .collect()
+                } else {
+                    object.to_vec()
+                };
+                for parent in split_entities(&object) {
                     let relation = Mention::Relation {
                         child: child.clone(),
                         parent: parent.noun,
@@ -274,6 +288,7 @@ fn anchor_at(
     if !valid(&subject, prior) {
         return None;
     }
+    let subject = for_whom(tokens, floor, subject);
     // "…, a title with at most 100 characters": inside a field list, "with" after a field word
     // belongs to that field.
     if let Subject::Noun { words, .. } = &subject
@@ -284,6 +299,32 @@ fn anchor_at(
         return None;
     }
     Some(anchor(Kind::Fields, end, (subject, optional)))
+}
+
+/// In "a time tracking tool for freelancers with clients, …" what has clients is the app, made
+/// for freelancers: the subject becomes `freelancers tool`, an app phrase whose entity, when it
+/// needs one, is a `Freelancer`.
+fn for_whom(tokens: &[Token], floor: usize, subject: Subject) -> Subject {
+    let Subject::Noun { start, words, .. } = &subject else {
+        return subject;
+    };
+    let made_for =
+        *start >= floor + 2 && tokens[start - 1].is("for") && is_app_head(tokens[start - 2].norm());
+    if !made_for {
+        return subject;
+    }
+    let mut words = words.clone();
+    words.push(tokens[start - 2].norm().to_owned());
+    let start = match noun_before(tokens, start - 1, floor) {
+        Some(Subject::Noun { start, .. }) => start,
+        _ => start - 2,
+    };
+    Subject::Noun {
+        start,
+        words,
+        many: false,
+        each: false,
+    }
 }
 
 fn valid(subject: &Subject, prior: &[Anchor]) -> bool {
@@ -361,7 +402,8 @@ fn relation_verb(tokens: &[Token], i: usize) -> Option<usize> {
     let before = i.checked_sub(1).map_or("", |b| tokens[b].norm());
     let relates = match (tokens[i].norm(), next) {
         (
-            "belongs" | "belong" | "belonging" | "linked" | "assigned" | "attached" | "connected" | "tied",
+            "belongs" | "belong" | "belonging" | "linked" | "assigned" | "attached" | "connected" | "tied"
+            | "link" | "links",
             "to",
         )
         | ("associated" | "linked" | "connected", "with")
@@ -369,7 +411,20 @@ fn relation_verb(tokens: &[Token], i: usize) -> Option<usize> {
         ("part", "of") => matches!(before, "is" | "are"),
         _ => false,
     };
-    relates.then_some(i + 2)
+    if relates {
+        return Some(i + 2);
+    }
+    // "signups that link a volunteer to a shift", but not "an IMDb link, …"
+    let object_follows = is_determiner(next);
+    (is_linking_verb(tokens[i].norm()) && object_follows).then_some(i + 1)
+}
+
+/// Verbs of an entity that joins others: "signups **link** a volunteer to a shift".
+fn is_linking_verb(w: &str) -> bool {
+    matches!(
+        w,
+        "link" | "links" | "connect" | "connects" | "join" | "joins" | "pair" | "pairs"
+    )
 }
 
 /// A tracking verb and where its object starts: "track", "manage", "keep track of",
@@ -480,14 +535,19 @@ fn colon_anchor(tokens: &[Token], i: usize, prior: &[Anchor]) -> Option<Anchor> 
     if is_meta_heading(last) {
         return None;
     }
-    let subject = noun_before(tokens, i, 0)?;
-    matches!(subject, Subject::Noun { start: 0, .. }).then_some(Anchor {
+    let colon = |subject| Anchor {
         kind: Kind::Colon,
         at: i,
         end: i + 1,
         subject,
         optional: false,
-    })
+    };
+    if let Some(subject @ Subject::Noun { start: 0, .. }) = noun_before(tokens, i, 0) {
+        return Some(colon(subject));
+    }
+    // "Create an app for a dentist: patients, …": after naming the app, a colon lists what it has.
+    let app = tokens[..i].iter().rposition(|t| is_app_head(t.norm()))?;
+    noun_before(tokens, app + 1, 0).map(colon)
 }
 
 /// "Books (title, author) and authors (name)": a noun that opens the sentence or follows a
@@ -546,7 +606,8 @@ fn names_app(subject: &Subject, words: &[String]) -> bool {
 }
 
 /// "track books, authors (name, country) and loans"; "track workouts: date, duration" lists the
-/// fields of one entity, and in "keep track of my car: services with …" the colon ends a heading.
+/// fields of one entity, "manage a league: teams and players" lists entities after a heading, and
+/// in "keep track of my car: services with …" the colon ends a heading.
 fn entity_list(object: &[Token], mentions: &mut Vec<Mention>) -> Option<Vec<String>> {
     let colon = object.iter().position(|t| t.is_punct(':'));
     let head = &object[..colon.unwrap_or(object.len())];
@@ -562,6 +623,18 @@ fn entity_list(object: &[Token], mentions: &mut Vec<Mention>) -> Option<Vec<Stri
                 });
             }
             return None;
+        }
+        // "track workouts: date, duration" lists fields; "manage a league: teams and players", entities.
+        let rest_entries = split_entities(rest);
+        if !rest_entries.iter().any(sounds_like_field) {
+            for entry in entries {
+                mentions.push(Mention::Entity {
+                    noun: entry.noun,
+                    items: Vec::new(),
+                    naming: Naming::Heading,
+                });
+            }
+            return entity_list(rest, mentions);
         }
         if let [entry] = entries.as_slice() {
             mentions.push(Mention::Entity {
@@ -602,8 +675,7 @@ fn app_contents(app: &[String], object: &[Token], mentions: &mut Vec<Mention>) -
     let modifiers = entity_words(&app[..kept]);
     let field_like = |entry: &Entry| {
         let head = entry.noun.last().map(|w| singular(w)).unwrap_or_default();
-        let has_fields = entry.fields.as_deref().is_some_and(lists_fields);
-        !has_fields && is_field_word(&head) && !modifiers.contains(&head)
+        sounds_like_field(entry) && !modifiers.contains(&head)
     };
     let collection = !modifiers.is_empty() && app.last().is_some_and(|w| is_container_head(w));
     let fields = if collection {
@@ -625,6 +697,13 @@ fn app_contents(app: &[String], object: &[Token], mentions: &mut Vec<Mention>) -
         naming: Naming::App,
     });
     Some(noun)
+}
+
+/// Whether an entry of a list names a field ("due dates") rather than an entity ("tasks",
+/// "expenses (amount, date)").
+fn sounds_like_field(entry: &Entry) -> bool {
+    let head = entry.noun.last().map(|w| singular(w)).unwrap_or_default();
+    is_field_word(&head) && !entry.fields.as_deref().is_some_and(lists_fields)
 }
 
 /// Whether parentheses hold field names ("(amount, date)") rather than values ("(low, high)").

@@ -5,7 +5,7 @@
 
 use super::lexicon::{
     is_acronym, is_app_head, is_determiner, is_generic_app_head, is_loose_adjective, is_pronoun,
-    is_standalone_app_head, standalone_app_entity,
+    is_standalone_app_head, is_tracking_verb, standalone_app_entity,
 };
 use super::text::{Token, Word};
 use super::words::{plural, split_pascal};
@@ -49,9 +49,10 @@ impl AppPhrase {
                 break;
             };
             let w = word.norm.as_str();
+            // "a time tracking tool": tracking verbs describe apps too.
             let modifier = w.starts_with(|c: char| c.is_ascii_alphabetic())
                 && !is_loose_adjective(w)
-                && super::items::is_nouny(&tokens[start - 1]);
+                && (super::items::is_nouny(&tokens[start - 1]) || is_tracking_verb(w));
             if !modifier {
                 break;
             }

@@ -377,6 +377,73 @@ fn varied_prompts_come_out_as_expected() {
             "Workouts",
             &["Workout: date date, duration integer, type enum(run, swim)"],
         ),
+        // volunteers (…), shifts (…) and signups that link a volunteer to a shift
+        (
+            "A volunteer scheduling app: volunteers (name, email, phone, skills), shifts (date, start time, end time, location, needed volunteers) and signups that link a volunteer to a shift.",
+            "Volunteer Scheduling",
+            &[
+                "Volunteer: name text!, email email, phone text, skills text, shift -> Shift",
+                "Shift: date date, startTime datetime, endTime datetime, location text!",
+                "Signup: name text!, volunteer -> Volunteer!, shift -> Shift!",
+            ],
+        ),
+        // an assignee who is a developer: a reference named for its role
+        (
+            "Bug tracker where each bug has a title, steps to reproduce, severity (minor, major, critical), status and an assignee who is a developer. Developers have a name and an email.",
+            "Bug Tracker",
+            &[
+                "Bug: title text!, steps longText, severity enum(minor, major, critical), status text, assignee -> Developer",
+                "Developer: name text!, email email",
+            ],
+        ),
+        // let me log X: a, b, … in celsius, in seconds, out of 5
+        (
+            "Let me log my coffee brews: bean, grind size, water temperature in celsius, brew time in seconds, rating out of 5 and tasting notes",
+            "Coffee Brews",
+            &[
+                "CoffeeBrew: bean text!, grindSize text, waterTemperature number, brewTime integer, rating integer ..5, tastingNotes longText",
+            ],
+        ),
+        // four options: counts are not part of names
+        (
+            "A quiz app. Quizzes have a title and a description. Questions belong to a quiz and have the question text, four options and the correct answer.",
+            "Quiz",
+            &[
+                "Quiz: title text!, description longText",
+                "Question: quiz -> Quiz!, questionText longText, options text!, correctAnswer text",
+            ],
+        ),
+        // manage a league: a heading, then entities; a home team and an away team
+        (
+            "Manage a football league: teams, players and matches. Teams have a name, city and founded year. Players have a name, position (goalkeeper, defender, midfielder, forward), shirt number and belong to a team. Matches have a date, a home team, an away team, home score and away score.",
+            "Teams",
+            &[
+                "Team: name text!, city text, foundedYear integer",
+                "Player: name text!, position enum(goalkeeper, defender, midfielder, forward), shirtNumber integer, team -> Team!",
+                "Match: date date, homeTeam -> Team, awayTeam -> Team, homeScore integer, awayScore integer",
+            ],
+        ),
+        // a tool for freelancers with clients, projects and time entries
+        (
+            "A time tracking tool for freelancers with clients, projects and time entries. Time entries have a start time, end time, description and a billable flag, and belong to a project.",
+            "Time Tracking",
+            &[
+                "Client: name text!",
+                "Project: name text!",
+                "TimeEntry: startTime datetime, endTime datetime, description longText, billable boolean, project -> Project!",
+            ],
+        ),
+        // an app for a dentist: a list of entities, some with fields in parentheses
+        (
+            "Create an app for a dentist: patients, dentists, appointments (date/time, duration, treatment, notes), invoices (amount, paid, due date).\n",
+            "Patients",
+            &[
+                "Patient: name text!",
+                "Dentist: name text!",
+                "Appointment: dateTime datetime, duration integer, treatment text!, notes longText",
+                "Invoice: amount money, paid boolean, dueDate date",
+            ],
+        ),
     ];
     assert!(cases.len() >= 20);
     for (prompt, title, entities) in cases {
