@@ -14,8 +14,12 @@
 //! - Names `check` refuses are renamed, never dropped silently: reserved entity names get an
 //!   `Item` suffix, reserved field names a `Value` suffix (booleans an `is` prefix: `isPublic`);
 //!   `id`, `createdAt` and `updatedAt` are left out, as every record has them. Each change is a note.
-//! - Limits: 50 entities, 100 fields each; what is beyond is left out with a note. A field said
-//!   twice keeps its first reading.
+//! - An entity the prompt only named, that nothing refers to, is left out when it was named in a
+//!   heading ("keep track of my car's maintenance: services with …") or another entity has it as
+//!   a field ("log my moods … each entry has a mood (good, bad)"). One word that is the head of a
+//!   longer entity's name is that entity ("my vinyl records … each record has …").
+//! - Limits: 50 entities, 100 fields each, 400 field phrases read per entity; what is beyond is
+//!   left out with a note. A field said twice keeps its first reading.
 
 use super::check::{MAX_ENTITIES, MAX_FIELDS, MAX_NAME_CHARS, entity_key};
 use super::field::{self, Context, Draft, Reading};

@@ -2,10 +2,13 @@
 //!
 //! The reader looks for anchors, the words that introduce an entity:
 //! - a field verb after a noun: "each book **has** …", "clients **with** …", "tasks **should have** …";
-//! - a relation after a noun: "projects **belong to** a client", "a task **can be assigned to** a person";
+//! - a relation after a noun: "projects **belong to** a client", "a task **can be assigned to**
+//!   a person", "signups **link** a volunteer to a shift";
 //! - a tracking verb before nouns: "**track** books and authors", "**keep a list of** wines";
+//! - "**for each** application, I want to store …" at the start of a sentence;
 //! - a colon or parentheses after a bare noun that starts the sentence: "Books: title, author",
-//!   "Books (title, author) and authors (name)"; "Entities: books, authors" lists entities.
+//!   "Books (title, author) and authors (name)"; "Entities: books, authors" and a colon after
+//!   the app ("an app for a dentist: patients, …") list entities.
 //!
 //! The noun phrase right before an anchor is its subject; the words from the anchor to the next
 //! anchor's subject are its object. An anchor with no noun before it continues the subject of

@@ -3,9 +3,7 @@
 //! `understand` produces matches `^[A-Za-z][A-Za-z0-9]*$` and fits in 63 characters.
 
 use super::check::MAX_NAME_CHARS;
-use super::lexicon::{
-    is_container_head, is_determiner, is_loose_adjective, is_many, is_pronoun, is_stopword,
-};
+use super::lexicon::{is_container_head, is_loose_adjective, is_stopword};
 
 /// The form every rule matches against: lower case, Latin accents folded ("Café" → "cafe"),
 /// British spelling made American ("colours" → "colors"). Characters outside Latin script are
@@ -389,13 +387,10 @@ pub(super) fn entity_words<S: AsRef<str>>(noun: &[S]) -> Vec<String> {
         .map(AsRef::as_ref)
         .filter(|w| {
             w.starts_with(|c: char| c.is_ascii_alphabetic())
-                && !is_determiner(w)
-                && !is_many(w)
-                && !is_pronoun(w)
+                && !is_stopword(w)
                 && !is_loose_adjective(w)
                 && !w.ends_with("'s")
                 && !w.ends_with("s'")
-                && !is_stopword(w)
         })
         .collect();
     if words.len() >= 2 && words.last().is_some_and(|w| is_container_head(w)) {
