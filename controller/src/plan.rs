@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use appgen_crd::task::TaskResult;
 use appgen_crd::{
-    Attempt, ConditionStatus, ConditionType, Generation, GenerationStatus, Phase, set_condition,
+    Attempt, ConditionStatus, ConditionType, Generation, GenerationStatus, Outputs, Phase, set_condition,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -48,6 +48,10 @@ pub struct Policy {
     pub first_look: Duration,
     /// How often a queued Generation looks at its place in the queue.
     pub queue_poll: Duration,
+    /// Where people download a delivered archive, with `{namespace}` and `{name}` to fill in. When
+    /// set it replaces the store location the task reports (a `file://` path means nothing to a
+    /// browser); when unset that location is kept.
+    pub archive_url: Option<String>,
 }
 
 impl Default for Policy {
@@ -62,6 +66,7 @@ impl Default for Policy {
             poll: Duration::from_secs(2),
             first_look: Duration::from_millis(250),
             queue_poll: Duration::from_secs(5),
+            archive_url: None,
         }
     }
 }
@@ -450,7 +455,7 @@ impl Draft<'_> {
         match (code, result) {
             (Some(0), Some(result)) if result.delivered => {
                 self.close_attempt(DELIVERED, code, finished_at);
-                self.status.outputs = result.outputs.clone();
+                self.status.outputs = self.outputs_of(result);
                 self.status.step = Some("delivered".into());
                 let url = result
                     .outputs
@@ -469,6 +474,20 @@ impl Draft<'_> {
                 self.after_attempt(&message)
             }
         }
+    }
+
+    /// The outputs to publish: the task's, with the archive at the download address when there is one.
+    fn outputs_of(&self, result: &TaskResult) -> Option<Outputs> {
+        let mut outputs = result.outputs.clone()?;
+        if let (Some(template), Some(_)) = (&self.policy.archive_url, &outputs.archive_url) {
+            let meta = &self.generation.metadata;
+            outputs.archive_url = Some(
+                template
+                    .replace("{namespace}", meta.namespace.as_deref().unwrap_or("default"))
+                    .replace("{name}", meta.name.as_deref().unwrap_or_default()),
+            );
+        }
+        Some(outputs)
     }
 
     /// Copies what the generator reported into status and sets the Generated and Verified conditions.

@@ -151,6 +151,28 @@ fn a_task_that_exits_0_with_a_delivered_result_delivers_the_generation() {
 }
 
 #[test]
+fn a_delivered_archive_is_published_at_the_download_address_when_there_is_one() {
+    let g = generation().with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let policy = Policy {
+        archive_url: Some("http://127.0.0.1:8080/api/v1/generations/{namespace}/{name}/archive".into()),
+        ..policy()
+    };
+    let observed = Observed {
+        task: Some(&task_exited(0, 100)),
+        result: Some(&delivered_result()),
+        step: None,
+        slot: Slot::Granted,
+    };
+    let p = plan(&g, &observed, at(101), &policy);
+    let outputs = p.status.outputs.expect("outputs");
+    assert_eq!(
+        outputs.archive_url.as_deref(),
+        Some("http://127.0.0.1:8080/api/v1/generations/default/todo/archive")
+    );
+    assert_eq!(outputs.sha256, delivered_result().outputs.and_then(|o| o.sha256));
+}
+
+#[test]
 fn a_result_that_says_delivered_does_not_count_when_the_exit_code_is_not_0() {
     let g = generation().with_status(|s| running_since(s, vec![started(1, 5)], 5));
     let p = plan_at(
