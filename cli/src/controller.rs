@@ -47,6 +47,14 @@ pub struct ControllerArgs {
     /// Open files a process task may hold (`ulimit -n`).
     #[arg(long)]
     pub task_open_files: Option<u64>,
+    /// pnpm's package store for process tasks, shared so installs after the first need no network
+    /// [default: `pnpm-store` in the data directory].
+    #[arg(long, env = "APPGEN_PNPM_STORE")]
+    pub pnpm_store: Option<PathBuf>,
+    /// The address people reach appgen at; archive links in status point there
+    /// [default for `serve`: its own address].
+    #[arg(long, env = "APPGEN_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Seconds between sweeps that stop tasks whose Generation is gone.
     #[arg(long, default_value_t = 30, hide = true)]
     pub sweep_seconds: u64,
@@ -80,10 +88,20 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
                     vec![me.display().to_string(), "generate".to_owned()]
                 }
             };
-            Arc::new(ProcessBackend::new(ProcessConfig::new(
-                data_dir.join("tasks"),
-                command,
-            )))
+            let mut config = ProcessConfig::new(data_dir.join("tasks"), command);
+            config.cpu_seconds = args.task_cpu_seconds;
+            config.memory_bytes = args.task_memory_mib.map(|mib| mib.saturating_mul(1024 * 1024));
+            config.open_files = args.task_open_files;
+            let store = args
+                .pnpm_store
+                .clone()
+                .unwrap_or_else(|| data_dir.join("pnpm-store"));
+            let store = std::path::absolute(&store)
+                .map_err(|e| Error::Controller(format!("resolving {}: {e}", store.display())))?;
+            config
+                .env
+                .push(("APPGEN_PNPM_STORE".to_owned(), store.display().to_string()));
+            Arc::new(ProcessBackend::new(config))
         }
         BackendKind::Simulated => {
             let task_time = Duration::from_secs_f64(args.simulated_task_seconds.max(0.0));
@@ -97,6 +115,13 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
     let policy = Policy {
         backend: backend.name(),
         backoff_base: Duration::from_secs(args.backoff_seconds.max(1)),
+        archive_url: args.public_url.as_ref().map(|base| {
+            format!(
+                "{}{}",
+                base.trim_end_matches('/'),
+                appgen_api::archive_path("{namespace}", "{name}")
+            )
+        }),
         ..Policy::default()
     };
     let cores = std::thread::available_parallelism().map_or(2, usize::from);

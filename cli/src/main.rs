@@ -3,6 +3,7 @@
 
 mod controller;
 mod data_dir;
+mod generate;
 mod listener;
 mod serve;
 mod tls;
@@ -54,6 +55,11 @@ enum Command {
     ///
     /// Example: appgen crd | kubectl apply -f -
     Crd,
+    /// Run one generator task: read its input, build and check the app, write result.json.
+    /// Backends launch this; exit code 0 only when the app was delivered.
+    ///
+    /// Example: appgen generate --input file:///var/lib/appgen/artifacts/generations/default/todo/<uid>/input.json
+    Generate(generate::GenerateArgs),
 }
 
 /// What can stop the binary, each with what to do about it.
@@ -111,6 +117,8 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Controller(args) => serve::run_controller(args),
         Command::Kubeconfig { data_dir } => data_dir::kubeconfig(&data_dir).map(|yaml| print!("{yaml}")),
+        // Its exit code says whether the app was delivered; its errors are in result.json.
+        Command::Generate(args) => return generate::run(args),
         Command::Crd => appgen_crd::crd_yaml()
             .map(|yaml| print!("{yaml}"))
             .map_err(Error::from),

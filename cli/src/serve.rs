@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use appgen_api::ApiState;
 use appgen_local_apiserver::{Config, LocalApiServer};
 use axum::Router;
 use axum::routing::get;
@@ -155,24 +156,15 @@ pub fn run(args: ServeArgs) -> Result<(), Error> {
     runtime.block_on(serve(args))
 }
 
-async fn serve(args: ServeArgs) -> Result<(), Error> {
+async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     let dir = DataDir::create(&args.data_dir)?;
     let token = dir.admin_token()?;
-    let mut config = Config::new(dir.database(), vec![appgen_crd::crd()], vec![token]);
+    let mut config = Config::new(dir.database(), vec![appgen_crd::crd()], vec![token.clone()]);
     config.watch_history = args.watch_history;
     config.bookmark_interval = Duration::from_secs(args.bookmark_seconds.max(1));
     config.event_ttl = Duration::from_secs(args.event_ttl_seconds.max(1));
     let apiserver = LocalApiServer::open(config)?;
     let metrics = Arc::new(Metrics::default());
-    let parts = controller::build(&args.controller, dir.root(), system_clock())?;
-    let router = Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/livez", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ok" }))
-        .merge(metrics_route(metrics.clone()))
-        .merge(apiserver.router())
-        // One span per request (method, path, status, latency) at debug level: `RUST_LOG=tower_http=debug`.
-        .layer(tower_http::trace::TraceLayer::new_for_http());
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -184,6 +176,26 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     let tls = tls::server_config(dir.root(), address)?;
     let host = tls::client_host(address);
     dir.record_server(&format!("https://{host}"))?;
+    args.controller
+        .public_url
+        .get_or_insert_with(|| format!("http://{host}"));
+    let parts = controller::build(&args.controller, dir.root(), system_clock())?;
+
+    let client = in_process_client(apiserver.router(), &token)?;
+    let api = appgen_api::router(ApiState {
+        admin_tokens: Arc::new(vec![token]),
+        client: client.clone(),
+        store: parts.store.clone(),
+    });
+    let router = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/livez", get(|| async { "ok" }))
+        .route("/readyz", get(|| async { "ok" }))
+        .merge(metrics_route(metrics.clone()))
+        .merge(api)
+        .merge(apiserver.router())
+        // One span per request (method, path, status, latency) at debug level: `RUST_LOG=tower_http=debug`.
+        .layer(tower_http::trace::TraceLayer::new_for_http());
     tracing::info!(
         url = %format!("http://{host}"),
         kubernetes_api = %format!("https://{host}"),
@@ -191,13 +203,6 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
         args.data_dir.display()
     );
 
-    let yaml = crate::data_dir::kubeconfig(dir.root())?;
-    let kubeconfig: kube::config::Kubeconfig =
-        serde_saphyr::from_str(&yaml).map_err(|e| Error::Yaml(e.to_string()))?;
-    let client_config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
-        .await
-        .map_err(|e| Error::Controller(format!("reading its own kubeconfig: {e}")))?;
-    let client = kube::Client::try_from(client_config)?;
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let controller = (!args.no_controller).then(|| {
         let supervisor = supervise(
@@ -227,6 +232,23 @@ async fn serve(args: ServeArgs) -> Result<(), Error> {
     apiserver.close();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A kube client for the controller and the api that calls this process's own Kubernetes API
+/// routes directly: the same requests and responses as over the network, without a socket, TLS
+/// or HTTP parsing in between, which on a small machine is much of the control plane's CPU.
+fn in_process_client(kubernetes_api: Router, token: &str) -> Result<kube::Client, Error> {
+    let bearer = http::HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|e| Error::Controller(format!("the admin token cannot be sent as a header: {e}")))?;
+    let service = tower::ServiceBuilder::new()
+        .map_request(move |mut request: http::Request<kube::client::Body>| {
+            request
+                .headers_mut()
+                .insert(http::header::AUTHORIZATION, bearer.clone());
+            request
+        })
+        .service(kubernetes_api);
+    Ok(kube::Client::new(service, "default"))
 }
 
 async fn shutdown_signal() {

@@ -144,7 +144,8 @@ async fn a_generation_goes_pending_running_delivered_with_conditions_and_events(
             .unwrap()
             .archive_url
             .unwrap()
-            .ends_with("app.tar.gz")
+            .ends_with("/api/v1/generations/default/todo/archive"),
+        "the archive is offered at serve's download address"
     );
     assert_eq!(status.verification.len(), 6);
     assert_eq!(status.step.as_deref(), Some("delivered"));

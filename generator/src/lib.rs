@@ -3,13 +3,17 @@
 
 pub mod blueprint;
 mod command;
+mod error;
 mod events;
 pub mod gates;
 pub mod package;
+mod pipeline;
 pub mod render;
-pub mod workspace;
+mod workspace;
 
+pub use error::Error;
 pub use gates::Tools;
+pub use pipeline::{Ending, Settings, run};
 
 /// The clock for event timestamps; injected so tests are deterministic.
 pub type Clock = std::sync::Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;

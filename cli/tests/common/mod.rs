@@ -249,6 +249,13 @@ pub fn kubectl() -> String {
     }
 }
 
+/// pnpm's store for the tests' generator runs: one for every test and run, so after the first
+/// install the gates work from it offline, as they do on a warm machine.
+pub fn pnpm_store() -> PathBuf {
+    std::env::var_os("APPGEN_TEST_PNPM_STORE")
+        .map_or_else(|| PathBuf::from("/var/tmp/appgen-test-pnpm-store"), PathBuf::from)
+}
+
 /// Splits a raw HTTP/1.1 response into its status code and de-chunked body.
 pub fn parse_response(response: &str) -> (u16, String) {
     let code = response

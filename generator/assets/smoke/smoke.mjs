@@ -27,6 +27,10 @@ try {
     if (message.type() === 'error') report.consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => report.consoleErrors.push(String(error)));
+  // A failed load logs only "Failed to load resource"; this names what failed.
+  page.on('response', (response) => {
+    if (response.status() >= 400) report.consoleErrors.push(`${response.status()} for ${response.url()}`);
+  });
   page.on('requestfailed', (request) =>
     report.consoleErrors.push(`request failed: ${request.url()} (${request.failure()?.errorText})`),
   );

@@ -17,7 +17,9 @@ app.use(express.static(clientDir, { index: false }));
 // answer with the app's page. A missing file (/_assets/gone.js) stays a 404.
 app.use((req, res, next) => {
   if ((req.method !== 'GET' && req.method !== 'HEAD') || path.extname(req.path) !== '') return next();
-  res.sendFile(path.join(clientDir, 'index.html'));
+  // Relative to `root`, so a parent folder whose name starts with a dot (/tmp/.x/app) is not
+  // mistaken for a hidden file.
+  res.sendFile('index.html', { root: clientDir });
 });
 
 app.listen(port, host, (error) => {

@@ -1,0 +1,456 @@
+//! `appgen generate` as a backend runs it: a real input in a local artifact store, the scaffold
+//! agent, real pnpm, Node and headless Chromium for the gates, and the result it leaves behind.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use appgen_crd::task::{TaskEvent, TaskInput, TaskResult};
+use appgen_crd::{Blueprint, Entity, Field, FieldType, Gate, GenerationSpec};
+use common::{APPGEN, pnpm_store};
+
+const UID: &str = "0b6f2c1e-uid";
+
+/// One generator run in its own store and workspace.
+struct Run {
+    dir: tempfile::TempDir,
+}
+
+struct Ran {
+    code: Option<i32>,
+    stderr: String,
+}
+
+impl Run {
+    fn new() -> Run {
+        Run {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    fn workspace(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    fn generation_dir(&self) -> PathBuf {
+        self.store().join("generations/default/todo").join(UID)
+    }
+
+    fn input_uri(&self) -> String {
+        format!("file://{}/input.json", self.generation_dir().display())
+    }
+
+    fn write_input(&self, spec: GenerationSpec) {
+        let input = TaskInput {
+            namespace: "default".into(),
+            name: "todo".into(),
+            uid: UID.into(),
+            attempt: 1,
+            observed_generation: 1,
+            spec,
+            artifacts: format!("file://{}/", self.generation_dir().display()),
+        };
+        std::fs::create_dir_all(self.generation_dir()).unwrap();
+        std::fs::write(
+            self.generation_dir().join("input.json"),
+            serde_json::to_vec(&input).unwrap(),
+        )
+        .unwrap();
+    }
+
+    fn generate(&self, input_uri: &str, extra_env: &[(&str, &str)]) -> Ran {
+        let output = Command::new(APPGEN)
+            .args(["generate", "--input", input_uri, "--workspace"])
+            .arg(self.workspace())
+            .env("APPGEN_PNPM_STORE", pnpm_store())
+            .env("APPGEN_TASK_KEY", format!("{UID}-1"))
+            .envs(extra_env.iter().copied())
+            .output()
+            .unwrap();
+        Ran {
+            code: output.status.code(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    fn result(&self) -> TaskResult {
+        let path = self.generation_dir().join("attempts/1/result.json");
+        let bytes =
+            std::fs::read(&path).unwrap_or_else(|e| panic!("no result.json at {}: {e}", path.display()));
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn events(&self) -> Vec<TaskEvent> {
+        let dir = self.generation_dir().join("attempts/1/events");
+        let mut chunks: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        chunks.sort();
+        chunks
+            .iter()
+            .flat_map(|chunk| {
+                std::fs::read_to_string(chunk)
+                    .unwrap()
+                    .lines()
+                    .map(|line| serde_json::from_str::<TaskEvent>(line).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The error a failed run reports, after checking it failed the way a task should.
+    fn failure(&self, ran: &Ran) -> (String, String) {
+        assert_eq!(
+            ran.code,
+            Some(1),
+            "a failed generation exits 1; stderr: {}",
+            ran.stderr
+        );
+        let result = self.result();
+        assert!(!result.delivered);
+        let error = result.error.expect("a failed result carries its error");
+        (error.step, error.message)
+    }
+}
+
+fn spec(prompt: &str) -> GenerationSpec {
+    GenerationSpec {
+        prompt: prompt.into(),
+        app: Some("todo".into()),
+        parent: None,
+        agent: None,
+        template: "react-vite-express".into(),
+        blueprint: None,
+        delivery: None,
+        timeout_seconds: None,
+        retries: None,
+        cancel: None,
+        ttl_seconds_after_finished: None,
+    }
+}
+
+const TODO: &str =
+    "A todo app where tasks have a title, a due date, a priority (low, medium, high) and a done flag.";
+
+#[test]
+fn the_todo_prompt_becomes_a_delivered_app_that_passes_every_gate() {
+    let run = Run::new();
+    run.write_input(spec(TODO));
+    let ran = run.generate(
+        &run.input_uri(),
+        &[("ANTHROPIC_API_KEY", "sk-ant-test-secret-value")],
+    );
+    let result = run.result();
+    assert_eq!(ran.code, Some(0), "stderr: {}\nresult: {result:?}", ran.stderr);
+    assert!(result.delivered, "{result:?}");
+
+    // The blueprint the user will see.
+    let blueprint = result.blueprint.clone().expect("the understood blueprint");
+    let task = &blueprint.entities[0];
+    assert_eq!(task.name, "Task");
+    let fields: Vec<_> = task
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.field_type))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("title", FieldType::Text),
+            ("dueDate", FieldType::Date),
+            ("priority", FieldType::Enum),
+            ("done", FieldType::Boolean)
+        ]
+    );
+
+    // Every gate, in order, passed, each with its time.
+    let gates: Vec<_> = result.verification.iter().map(|g| (g.gate, g.passed)).collect();
+    assert_eq!(
+        gates,
+        [
+            (Gate::Install, true),
+            (Gate::Typecheck, true),
+            (Gate::Build, true),
+            (Gate::Test, true),
+            (Gate::Boot, true),
+            (Gate::Smoke, true)
+        ]
+    );
+    assert!(result.verification.iter().all(|g| g.duration_ms > 0));
+
+    // The archive and the screenshot are in the store, as the result says.
+    let outputs = result.outputs.expect("outputs");
+    let archive = std::fs::read(run.generation_dir().join("app.tar.gz")).unwrap();
+    assert_eq!(outputs.size, Some(archive.len() as i64));
+    assert_eq!(outputs.sha256.as_deref().map(str::len), Some(64));
+    assert_eq!(
+        outputs.archive_url,
+        Some(format!("file://{}/app.tar.gz", run.generation_dir().display()))
+    );
+    let png = std::fs::read(run.generation_dir().join("screenshots/home.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+
+    // Every step has a phase event with its duration; the blueprint is in the log.
+    let events = run.events();
+    let finished: Vec<String> = events
+        .iter()
+        .filter(|e| e.body.get("state").and_then(|s| s.as_str()) == Some("finished"))
+        .filter(|e| e.body.get("durationMs").is_some())
+        .filter_map(|e| e.step().map(str::to_owned))
+        .collect();
+    for step in [
+        "prepare",
+        "agent/understand",
+        "agent/write",
+        "verify/install",
+        "verify/typecheck",
+        "verify/build",
+        "verify/test",
+        "verify/boot",
+        "verify/smoke",
+        "package",
+        "deliver",
+    ] {
+        assert!(
+            finished.iter().any(|s| s == step),
+            "no finished phase event for {step}: {finished:?}"
+        );
+    }
+    assert!(
+        events.windows(2).all(|w| w[1].seq == w[0].seq + 1),
+        "seqs go up by one"
+    );
+    let log = std::fs::read_to_string(run.generation_dir().join("attempts/1/result.json")).unwrap()
+        + &serde_json::to_string(&events).unwrap();
+    assert!(
+        !log.contains("sk-ant-test-secret-value"),
+        "a secret reached the log or result"
+    );
+
+    // Unpacked elsewhere, the archive is a complete project: no installed or built files, and it
+    // installs, builds and passes its own tests.
+    let elsewhere = tempfile::tempdir().unwrap();
+    unpack(&archive, elsewhere.path());
+    let app = elsewhere.path().join("todo");
+    for absent in ["node_modules", "dist", "data"] {
+        assert!(!app.join(absent).exists(), "{absent} was packed");
+    }
+    for present in ["package.json", "pnpm-lock.yaml", "README.md"] {
+        assert!(
+            app.join(present).exists(),
+            "{present} is missing from the archive"
+        );
+    }
+    pnpm(
+        &app,
+        &[
+            "install",
+            "--frozen-lockfile",
+            "--offline",
+            "--store-dir",
+            &pnpm_store().display().to_string(),
+        ],
+    );
+    pnpm(&app, &["run", "build"]);
+    pnpm(&app, &["run", "test"]);
+}
+
+fn unpack(archive: &[u8], into: &Path) {
+    let file = into.join("app.tar.gz");
+    std::fs::write(&file, archive).unwrap();
+    let status = Command::new("tar")
+        .arg("-xzf")
+        .arg(&file)
+        .current_dir(into)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn pnpm(dir: &Path, args: &[&str]) {
+    let output = Command::new("pnpm")
+        .args(args)
+        .current_dir(dir)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "pnpm {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn a_failing_gate_fails_the_generation_with_the_tail_of_its_output() {
+    let run = Run::new();
+    run.write_input(spec(TODO));
+    // Without pnpm on PATH the install gate cannot succeed.
+    let ran = run.generate(&run.input_uri(), &[("PATH", "/nonexistent")]);
+    let (step, message) = run.failure(&ran);
+    assert_eq!(step, "verify/install");
+    assert!(message.contains("pnpm"), "{message}");
+    let result = run.result();
+    assert_eq!(result.verification.len(), 1);
+    assert!(!result.verification[0].passed);
+    assert!(
+        result.blueprint.is_some(),
+        "what was understood is kept even when a gate fails"
+    );
+}
+
+#[test]
+fn an_empty_prompt_is_refused_with_a_clear_error() {
+    let run = Run::new();
+    run.write_input(spec("   "));
+    let (step, message) = run.failure(&run.generate(&run.input_uri(), &[]));
+    assert_eq!(step, "prepare");
+    assert!(message.contains("prompt is empty"), "{message}");
+}
+
+#[test]
+fn a_prompt_of_only_punctuation_is_refused() {
+    let run = Run::new();
+    run.write_input(spec("?!… --- !!! ..."));
+    let (step, message) = run.failure(&run.generate(&run.input_uri(), &[]));
+    assert_eq!(step, "prepare");
+    assert!(message.contains("no words"), "{message}");
+}
+
+#[test]
+fn a_prompt_over_64_kib_is_refused_and_one_of_64_kib_is_understood() {
+    let run = Run::new();
+    let sentence = "Keep a list of books with a title and an author. ";
+    let long: String = sentence.repeat(65_536 / sentence.len() + 1);
+    run.write_input(spec(&long));
+    let (step, message) = run.failure(&run.generate(&run.input_uri(), &[]));
+    assert_eq!(step, "prepare");
+    assert!(message.contains("longer than 65536"), "{message}");
+
+    // Exactly at the limit it is read and understood; pnpm is kept away so the run stops at the
+    // first gate instead of building the app.
+    let run = Run::new();
+    let at_limit: String = long.chars().take(65_536).collect();
+    run.write_input(spec(&at_limit));
+    let (step, _) = run.failure(&run.generate(&run.input_uri(), &[("PATH", "/nonexistent")]));
+    assert_eq!(step, "verify/install");
+    assert_eq!(run.result().blueprint.unwrap().entities[0].name, "Book");
+}
+
+#[test]
+fn an_input_that_is_missing_is_reported_in_the_result() {
+    let run = Run::new();
+    std::fs::create_dir_all(run.generation_dir()).unwrap();
+    let (step, message) = run.failure(&run.generate(&run.input_uri(), &[]));
+    assert_eq!(step, "prepare");
+    assert!(message.contains("there is no input"), "{message}");
+}
+
+#[test]
+fn an_input_that_is_not_json_is_reported_in_the_result() {
+    let run = Run::new();
+    std::fs::create_dir_all(run.generation_dir()).unwrap();
+    std::fs::write(run.generation_dir().join("input.json"), "{ not json").unwrap();
+    let (step, message) = run.failure(&run.generate(&run.input_uri(), &[]));
+    assert_eq!(step, "prepare");
+    assert!(message.contains("not a generator input"), "{message}");
+}
+
+#[test]
+fn an_input_uri_that_names_no_store_exits_2_and_says_why() {
+    let run = Run::new();
+    for uri in [
+        "ftp://host/generations/a/b/c/input.json",
+        "file:///tmp/nowhere.json",
+        "not a uri",
+        "file://relative/generations/a/b/c/input.json",
+    ] {
+        let ran = run.generate(uri, &[]);
+        assert_eq!(ran.code, Some(2), "{uri}");
+        assert!(ran.stderr.contains("appgen generate:"), "{uri}: {}", ran.stderr);
+    }
+}
+
+#[test]
+fn an_input_uri_that_climbs_out_of_the_store_touches_nothing() {
+    let run = Run::new();
+    run.write_input(spec(TODO));
+    let uri = format!(
+        "file://{}/generations/default/todo/../../../../escape/input.json",
+        run.store().display()
+    );
+    let ran = run.generate(&uri, &[]);
+    assert_ne!(ran.code, Some(0));
+    assert!(!run.dir.path().join("escape").exists());
+}
+
+fn blueprint(entities: Vec<Entity>) -> Blueprint {
+    Blueprint {
+        title: Some("Odd".into()),
+        entities,
+    }
+}
+
+fn entity(name: &str, fields: &[&str]) -> Entity {
+    Entity {
+        name: name.into(),
+        fields: fields
+            .iter()
+            .map(|f| Field {
+                name: (*f).into(),
+                field_type: FieldType::Text,
+                required: false,
+                values: vec![],
+                references: None,
+                min: None,
+                max: None,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn blueprints_with_duplicate_or_reserved_names_are_refused_before_anything_is_written() {
+    for (bad, named) in [
+        (
+            blueprint(vec![entity("Task", &["title"]), entity("Task", &["name"])]),
+            "Task",
+        ),
+        (blueprint(vec![entity("Task", &["title", "title"])]), "title"),
+        (blueprint(vec![entity("constructor", &["title"])]), "constructor"),
+        (blueprint(vec![entity("Task", &["__proto__"])]), "__proto__"),
+        (blueprint(vec![entity("../../etc", &["title"])]), "../../etc"),
+    ] {
+        let run = Run::new();
+        let mut spec = spec("A todo app");
+        spec.blueprint = Some(bad);
+        run.write_input(spec);
+        let (step, message) = run.failure(&run.generate(&run.input_uri(), &[]));
+        assert_eq!(step, "agent/understand");
+        assert!(message.contains(named), "{named}: {message}");
+        let app = run.workspace().join("app");
+        assert!(
+            std::fs::read_dir(&app).map_or(true, |mut d| d.next().is_none()),
+            "files were written for a refused blueprint"
+        );
+    }
+}
+
+#[test]
+fn an_unwritable_workspace_is_reported_in_the_result() {
+    let run = Run::new();
+    run.write_input(spec(TODO));
+    // A file where the workspace should be: not even root can write under it.
+    std::fs::write(run.workspace(), "").unwrap();
+    let (step, message) = run.failure(&run.generate(&run.input_uri(), &[]));
+    assert_eq!(step, "prepare");
+    assert!(message.contains("not writable"), "{message}");
+}

@@ -1,0 +1,40 @@
+use appgen_artifacts::ArtifactError;
+
+use crate::blueprint::BlueprintError;
+use crate::package::PackageError;
+use crate::workspace::WorkspaceError;
+
+/// Why a generation did not deliver; each message names what failed and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "{key:?} is not an input.json of the artifact layout (generations/<namespace>/<name>/<uid>/input.json)"
+    )]
+    NotAnInput { key: String },
+    #[error("there is no input at {uri}; the controller writes it before launching the task")]
+    InputMissing { uri: String },
+    #[error("the input at {uri} is not a generator input: {source}")]
+    InputInvalid { uri: String, source: serde_json::Error },
+    #[error("the prompt is empty; describe the app to build")]
+    EmptyPrompt,
+    #[error("the prompt has no words in it; describe the app to build in a sentence or more")]
+    PromptWithoutWords,
+    #[error("the prompt is longer than {limit} characters; shorten it")]
+    PromptTooLong { limit: usize },
+    #[error(
+        "the claude-code agent is not part of this generator yet; set spec.agent.name to scaffold or leave it out"
+    )]
+    AgentUnavailable,
+    #[error("the blueprint cannot be used: {0}")]
+    Blueprint(#[from] BlueprintError),
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    #[error("the {gate} gate failed: {message}")]
+    GateFailed { gate: &'static str, message: String },
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error("the smoke gate passed but its screenshot cannot be read: {source}")]
+    Screenshot { source: std::io::Error },
+    #[error("the artifact store failed: {0}")]
+    Store(#[from] ArtifactError),
+}

@@ -1,0 +1,382 @@
+//! `appgen generate`: prepare → agent → gates → package → deliver, with a `phase` event at every
+//! step and `result.json` written at the end whatever happened.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use appgen_artifacts::{ArtifactStore, Layout};
+use appgen_crd::task::{TaskError, TaskEventType, TaskInput, TaskResult};
+use appgen_crd::{AgentName, Blueprint, MAX_PROMPT_CHARS, Outputs, Usage};
+use bytes::Bytes;
+use serde_json::json;
+
+use crate::events::EventLog;
+use crate::gates::{self, Target, Tools};
+use crate::{Clock, Error, blueprint, package, render, workspace};
+
+/// What a run needs besides its input.
+#[derive(Clone)]
+pub struct Settings {
+    /// The task's own directory; the app is written to `app/` inside it.
+    pub workspace: PathBuf,
+    pub tools: Tools,
+    /// Values that must never reach the event log or the result.
+    pub secrets: Vec<String>,
+    /// The attempt this task is, when the backend says (`APPGEN_TASK_KEY` ends in it); used to put
+    /// `result.json` in the right place even when `input.json` cannot be read.
+    pub attempt: Option<u32>,
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("workspace", &self.workspace)
+            .field("tools", &self.tools)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a run ended, which decides the exit code.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ending {
+    Delivered,
+    /// The run failed and `result.json` says why.
+    Failed,
+    /// Not even `result.json` could be written; the reason went to stderr.
+    Unreported,
+}
+
+impl Ending {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Ending::Delivered => 0,
+            Ending::Failed => 1,
+            Ending::Unreported => 2,
+        }
+    }
+}
+
+/// Runs the whole pipeline for the input at `input_uri`.
+pub async fn run(input_uri: &str, settings: &Settings) -> Ending {
+    let (store, key) = match appgen_artifacts::open_object(input_uri).await {
+        Ok(found) => found,
+        Err(e) => {
+            eprintln!("appgen generate: {e}");
+            return Ending::Unreported;
+        }
+    };
+    let layout = match layout_of_input(&key) {
+        Ok(layout) => layout,
+        Err(e) => {
+            eprintln!("appgen generate: {e}");
+            return Ending::Unreported;
+        }
+    };
+    let attempt = settings.attempt.unwrap_or(1);
+    let mut log = EventLog::new(
+        store.clone(),
+        layout.events_prefix(attempt),
+        attempt,
+        settings.secrets.clone(),
+        settings.clock.clone(),
+    );
+    let started = Instant::now();
+    let mut result = TaskResult::default();
+    let outcome = Run {
+        store: store.clone(),
+        layout: layout.clone(),
+        settings,
+        log: &mut log,
+        result: &mut result,
+    }
+    .steps(&key, input_uri)
+    .await;
+    let usage = result.usage.get_or_insert_with(Usage::default);
+    usage.duration_seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        Ok(()) => {
+            result.delivered = true;
+            log.emit(TaskEventType::Result, json!({ "delivered": true }))
+                .await;
+        }
+        Err(StepError { step, error }) => {
+            let message = log.redact_str(&error.to_string());
+            log.emit(TaskEventType::Error, json!({ "step": step, "message": message }))
+                .await;
+            result.delivered = false;
+            result.error = Some(TaskError { step, message });
+        }
+    }
+    log.flush().await;
+    let bytes = match serde_json::to_vec_pretty(&result) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("appgen generate: could not encode result.json: {e}");
+            return Ending::Unreported;
+        }
+    };
+    if let Err(e) = store.put(&layout.result(attempt), Bytes::from(bytes)).await {
+        eprintln!("appgen generate: could not write result.json: {e}");
+        return Ending::Unreported;
+    }
+    if result.delivered {
+        Ending::Delivered
+    } else {
+        Ending::Failed
+    }
+}
+
+/// The Layout whose `input.json` is `key`.
+fn layout_of_input(key: &str) -> Result<Layout, Error> {
+    let parts: Vec<&str> = key.split('/').collect();
+    match parts.as_slice() {
+        ["generations", namespace, name, uid, "input.json"] => Ok(Layout::new(namespace, name, uid)?),
+        _ => Err(Error::NotAnInput { key: key.to_owned() }),
+    }
+}
+
+#[derive(Debug)]
+struct StepError {
+    step: String,
+    error: Box<Error>,
+}
+
+/// Tags a failure with the step it happened in.
+trait AtStep<T> {
+    fn at(self, step: &str) -> Result<T, StepError>;
+}
+
+impl<T, E: Into<Error>> AtStep<T> for Result<T, E> {
+    fn at(self, step: &str) -> Result<T, StepError> {
+        self.map_err(|e| StepError {
+            step: step.to_owned(),
+            error: Box::new(e.into()),
+        })
+    }
+}
+
+struct Run<'a> {
+    store: Arc<dyn ArtifactStore>,
+    layout: Layout,
+    settings: &'a Settings,
+    log: &'a mut EventLog,
+    result: &'a mut TaskResult,
+}
+
+impl Run<'_> {
+    async fn steps(mut self, key: &str, input_uri: &str) -> Result<(), StepError> {
+        let step = Instant::now();
+        self.log.phase("prepare", json!({ "state": "started" })).await;
+        let input = self.read_input(key, input_uri).await.at("prepare")?;
+        let app_dir = self.settings.workspace.join("app");
+        let scratch = self.settings.workspace.join("scratch");
+        workspace::prepare(&app_dir).at("prepare")?;
+        workspace::prepare(&scratch).at("prepare")?;
+        self.finished("prepare", step).await;
+
+        let step = Instant::now();
+        if input.spec.agent.as_ref().and_then(|a| a.name) == Some(AgentName::ClaudeCode) {
+            return Err(Error::AgentUnavailable).at("agent/understand");
+        }
+        self.log
+            .phase(
+                "agent/understand",
+                json!({ "state": "started", "agent": "scaffold" }),
+            )
+            .await;
+        let blueprint = self.understand(&input).await.at("agent/understand")?;
+        self.finished("agent/understand", step).await;
+
+        let step = Instant::now();
+        self.log.phase("agent/write", json!({ "state": "started" })).await;
+        let app_name = app_name(&input);
+        let title = blueprint.title.clone().unwrap_or_else(|| app_name.clone());
+        let files = render::render(
+            &blueprint,
+            &render::AppInfo {
+                name: &app_name,
+                title: &title,
+                prompt: &input.spec.prompt,
+            },
+        );
+        let written = workspace::write_all(
+            &app_dir,
+            files.iter().map(|f| (f.path.as_str(), f.contents.as_str())),
+        )
+        .at("agent/write")?;
+        self.log.log(format!("wrote {written} files")).await;
+        self.finished("agent/write", step).await;
+
+        let screenshot = scratch.join("home.png");
+        let expected = render::home_page_labels(&blueprint);
+        let (verification, failure) = gates::run(
+            &self.settings.tools,
+            &Target {
+                app_dir: &app_dir,
+                scratch: &scratch,
+                expected_texts: &expected,
+                screenshot: &screenshot,
+            },
+            self.log,
+        )
+        .await;
+        self.result.verification = verification;
+        if let Some(failure) = failure {
+            let gate = gates::gate_name(failure.gate);
+            return Err(Error::GateFailed {
+                gate,
+                message: failure.message,
+            })
+            .at(&format!("verify/{gate}"));
+        }
+
+        let step = Instant::now();
+        self.log.phase("package", json!({ "state": "started" })).await;
+        let archive = package::pack(&app_dir, &app_name).at("package")?;
+        self.finished("package", step).await;
+
+        let step = Instant::now();
+        self.log.phase("deliver", json!({ "state": "started" })).await;
+        let size = archive.bytes.len();
+        let archive_key = self.layout.archive();
+        self.store
+            .put(&archive_key, Bytes::from(archive.bytes))
+            .await
+            .at("deliver")?;
+        self.log
+            .emit(
+                TaskEventType::Artifact,
+                json!({ "name": "app.tar.gz", "key": archive_key, "sha256": archive.sha256, "size": size, "files": archive.files.len() }),
+            )
+            .await;
+        let shot_key = format!("{}home.png", self.layout.screenshots());
+        let shot = std::fs::read(&screenshot)
+            .map_err(|source| Error::Screenshot { source })
+            .at("deliver")?;
+        self.store.put(&shot_key, Bytes::from(shot)).await.at("deliver")?;
+        self.log
+            .emit(
+                TaskEventType::Artifact,
+                json!({ "name": "screenshots/home.png", "key": shot_key }),
+            )
+            .await;
+        self.result.outputs = Some(Outputs {
+            archive_url: Some(self.store.uri(&archive_key)),
+            sha256: Some(archive.sha256),
+            size: i64::try_from(size).ok(),
+            ..Outputs::default()
+        });
+        self.finished("deliver", step).await;
+        Ok(())
+    }
+
+    async fn finished(&mut self, step: &str, started: Instant) {
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.log
+            .phase(step, json!({ "state": "finished", "durationMs": duration_ms }))
+            .await;
+    }
+
+    /// Reads and checks `input.json`.
+    async fn read_input(&mut self, key: &str, uri: &str) -> Result<TaskInput, Error> {
+        let bytes = self
+            .store
+            .get(key)
+            .await?
+            .ok_or_else(|| Error::InputMissing { uri: uri.to_owned() })?;
+        let input: TaskInput = serde_json::from_slice(&bytes).map_err(|source| Error::InputInvalid {
+            uri: uri.to_owned(),
+            source,
+        })?;
+        let prompt = input.spec.prompt.trim();
+        if input.spec.prompt.chars().count() > MAX_PROMPT_CHARS
+            || input.spec.prompt.len() > MAX_PROMPT_CHARS * 4
+        {
+            return Err(Error::PromptTooLong {
+                limit: MAX_PROMPT_CHARS,
+            });
+        }
+        if prompt.is_empty() {
+            return Err(Error::EmptyPrompt);
+        }
+        if input.spec.blueprint.is_none() && !prompt.chars().any(char::is_alphanumeric) {
+            return Err(Error::PromptWithoutWords);
+        }
+        Ok(input)
+    }
+
+    /// The data model: the user's own blueprint when given, else what the prompt says.
+    async fn understand(&mut self, input: &TaskInput) -> Result<Blueprint, Error> {
+        let blueprint = match &input.spec.blueprint {
+            Some(given) => {
+                self.log.log("using the blueprint given in the spec").await;
+                given.clone()
+            }
+            None => {
+                let understood = blueprint::understand(&input.spec.prompt);
+                for note in &understood.notes {
+                    self.log.log(note.clone()).await;
+                }
+                if understood.fell_back {
+                    self.log
+                        .log("could not find a data model in the prompt; made one entity named after it")
+                        .await;
+                }
+                understood.blueprint
+            }
+        };
+        blueprint::check(&blueprint)?;
+        self.log
+            .emit(TaskEventType::Agent, json!({ "blueprint": blueprint }))
+            .await;
+        self.result.blueprint = Some(blueprint.clone());
+        Ok(blueprint)
+    }
+}
+
+/// The app's name: `spec.app`, else the Generation's name, as a DNS label.
+fn app_name(input: &TaskInput) -> String {
+    let raw = input.spec.app.as_deref().unwrap_or(&input.name);
+    let cleaned: String = raw
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .take(63)
+        .collect();
+    let trimmed = cleaned.trim_matches('-');
+    if trimmed.is_empty() {
+        "app".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_input_keys_of_the_layout_are_accepted() {
+        let layout = layout_of_input("generations/default/todo/u-1/input.json").unwrap();
+        assert_eq!(
+            layout.result(2),
+            "generations/default/todo/u-1/attempts/2/result.json"
+        );
+        for bad in [
+            "input.json",
+            "generations/default/todo/input.json",
+            "generations/a/b/c/result.json",
+            "x/a/b/c/input.json",
+        ] {
+            assert!(layout_of_input(bad).is_err(), "{bad}");
+        }
+    }
+}
