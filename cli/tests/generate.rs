@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -234,32 +235,118 @@ fn the_todo_prompt_becomes_a_delivered_app_that_passes_every_gate() {
         "a secret reached the log or result"
     );
 
-    // Unpacked elsewhere, the archive is a complete project: no installed or built files, and it
-    // installs, builds and passes its own tests.
-    let elsewhere = tempfile::tempdir().unwrap();
-    unpack(&archive, elsewhere.path());
-    let app = elsewhere.path().join("todo");
-    for absent in ["node_modules", "dist", "data"] {
-        assert!(!app.join(absent).exists(), "{absent} was packed");
+    // Unpacked elsewhere, the archive is a complete project: no installed or built files, and on
+    // Node 20 and on Node 22 it installs, type-checks, builds, passes its own tests and boots.
+    for node_bin in ["/usr/bin", NODE_22_BIN] {
+        let elsewhere = tempfile::tempdir().unwrap();
+        unpack(&archive, elsewhere.path());
+        let app = elsewhere.path().join("todo");
+        for absent in ["node_modules", "dist", "data"] {
+            assert!(!app.join(absent).exists(), "{absent} was packed");
+        }
+        for present in ["package.json", "pnpm-lock.yaml", "README.md"] {
+            assert!(
+                app.join(present).exists(),
+                "{present} is missing from the archive"
+            );
+        }
+        let node = Node::at(node_bin);
+        let store = pnpm_store().display().to_string();
+        node.pnpm(
+            &app,
+            &["install", "--frozen-lockfile", "--offline", "--store-dir", &store],
+        );
+        for script in ["typecheck", "build", "test"] {
+            node.pnpm(&app, &["run", script]);
+        }
+        node.boots(&app);
     }
-    for present in ["package.json", "pnpm-lock.yaml", "README.md"] {
+}
+
+/// The delivered apps must run on Node 20 and 22; `scripts/test` puts 22 here.
+const NODE_22_BIN: &str = "/opt/node-22/bin";
+
+/// pnpm run by one Node version: the one first on PATH.
+struct Node {
+    path: String,
+}
+
+impl Node {
+    fn at(bin: &str) -> Node {
+        let node = Path::new(bin).join("node");
         assert!(
-            app.join(present).exists(),
-            "{present} is missing from the archive"
+            node.exists(),
+            "{} is missing; run scripts/test, which installs it",
+            node.display()
+        );
+        Node {
+            path: format!("{bin}:{}", std::env::var("PATH").unwrap()),
+        }
+    }
+
+    fn command(&self, dir: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new("pnpm");
+        command
+            .args(args)
+            .current_dir(dir)
+            .env("PATH", &self.path)
+            .env("CI", "true");
+        command
+    }
+
+    fn pnpm(&self, dir: &Path, args: &[&str]) {
+        let output = self.command(dir, args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "pnpm {args:?} failed on PATH {}:\n{}\n{}",
+            self.path,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
         );
     }
-    pnpm(
-        &app,
-        &[
-            "install",
-            "--frozen-lockfile",
-            "--offline",
-            "--store-dir",
-            &pnpm_store().display().to_string(),
-        ],
-    );
-    pnpm(&app, &["run", "build"]);
-    pnpm(&app, &["run", "test"]);
+
+    /// `pnpm start` answers /api/health.
+    fn boots(&self, dir: &Path) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = self
+            .command(dir, &["start"])
+            .env("PORT", port.to_string())
+            .stdout(std::process::Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        let answered = loop {
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                use std::io::{Read, Write};
+                write!(
+                    stream,
+                    "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                .unwrap();
+                let mut response = String::new();
+                let _ = stream.read_to_string(&mut response);
+                break response.starts_with("HTTP/1.1 200");
+            }
+            if std::time::Instant::now() > deadline {
+                break false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        // pnpm, the shell it runs the script in and node: the whole group goes.
+        let group = format!("-{}", server.id());
+        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
+        let _ = server.wait();
+        assert!(
+            answered,
+            "the unpacked app did not answer /api/health on PATH {}",
+            self.path
+        );
+    }
 }
 
 fn unpack(archive: &[u8], into: &Path) {
@@ -274,19 +361,41 @@ fn unpack(archive: &[u8], into: &Path) {
     assert!(status.success());
 }
 
-fn pnpm(dir: &Path, args: &[&str]) {
-    let output = Command::new("pnpm")
-        .args(args)
-        .current_dir(dir)
-        .env("CI", "true")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "pnpm {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+#[test]
+fn the_other_reference_prompts_are_delivered_too() {
+    for (prompt, entities) in [
+        (
+            "A recipe manager: recipes with a name, ingredients, cooking time in minutes and a category. Users can also plan meals: each meal plan has a date and a recipe.",
+            vec!["Recipe", "MealPlan"],
+        ),
+        (
+            "Track my book collection. Each book has a title, author, ISBN, number of pages, whether I've read it, and a rating from 1 to 5.",
+            vec!["Book"],
+        ),
+        (
+            "An expense tracker with expenses (amount, date, category, note) and monthly budgets (month, limit).",
+            vec!["Expense", "Budget"],
+        ),
+        (
+            "A small CRM for a freelancer: clients with name, email, phone and company; projects belong to a client and have a name, a deadline, a budget and a status (proposal, active, done).",
+            vec!["Client", "Project"],
+        ),
+    ] {
+        let run = Run::new();
+        run.write_input(spec(prompt));
+        let ran = run.generate(&run.input_uri(), &[]);
+        let result = run.result();
+        assert_eq!(ran.code, Some(0), "{prompt}\n{:?}", result.error);
+        let names: Vec<_> = result
+            .blueprint
+            .unwrap()
+            .entities
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert_eq!(names, entities);
+        assert!(result.verification.iter().all(|g| g.passed));
+    }
 }
 
 #[test]
