@@ -1,4 +1,4 @@
-//! The whole way through on one machine: `kubectl apply -f examples/todo.yaml` against
+//! The whole way through on one machine: `kubectl apply -f examples/todo.yaml` (and crm.yaml) against
 //! `appgen serve` (process backend, scaffold agent) ends Delivered, with the archive downloadable
 //! with the admin token and the screenshot in the artifact store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -13,7 +13,26 @@ use appgen_crd::{Gate, Generation, Phase};
 use common::{Server, ok, pnpm_store};
 use kube::api::Api;
 
-const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/todo.yaml");
+const TODO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/todo.yaml");
+const CRM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/crm.yaml");
+
+/// Polls until the Generation has finished, one way or another.
+async fn finished(api: &Api<Generation>, name: &str) -> Generation {
+    let started = Instant::now();
+    loop {
+        let g = api.get(name).await.unwrap();
+        let phase = g.status.as_ref().and_then(|s| s.phase);
+        if matches!(phase, Some(Phase::Delivered | Phase::Failed | Phase::Cancelled)) {
+            return g;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "{name} not finished after 10 minutes: {:?}",
+            g.status
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
 
 /// A plain-HTTP GET, returning the status code and the raw body bytes.
 fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
@@ -47,23 +66,18 @@ fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, Vec<u8>) {
 async fn the_todo_example_is_delivered_with_a_downloadable_archive() {
     let store = pnpm_store().display().to_string();
     let server = Server::start_with_controller(&["--pnpm-store", &store]);
-    ok(server.kubectl(&["apply", "-f", EXAMPLE]));
+    ok(server.kubectl(&["apply", "-f", TODO, "-f", CRM]));
 
     let api: Api<Generation> = Api::namespaced(server.client().await, "default");
-    let started = Instant::now();
-    let generation = loop {
-        let g = api.get("todo").await.unwrap();
-        let phase = g.status.as_ref().and_then(|s| s.phase);
-        if matches!(phase, Some(Phase::Delivered | Phase::Failed | Phase::Cancelled)) {
-            break g;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "not finished after 10 minutes: {:?}",
-            g.status
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let generation = finished(&api, "todo").await;
+    let crm = finished(&api, "crm").await.status.unwrap();
+    assert_eq!(crm.phase, Some(Phase::Delivered), "{crm:#?}");
+    let title = crm.blueprint.and_then(|b| b.title);
+    assert_eq!(
+        title.as_deref(),
+        Some("Freelance CRM"),
+        "the given blueprint is used as written"
+    );
     let status = generation.status.clone().unwrap();
     assert_eq!(
         status.phase,
