@@ -28,6 +28,18 @@ pub(crate) fn validate_prefix(prefix: &str) -> Result<()> {
     validate_segments(segments, prefix)
 }
 
+/// Checks a prefix to delete: as [`validate_prefix`], but never empty, since wiping the whole
+/// store is never what a caller means.
+pub(crate) fn validate_deletion(prefix: &str) -> Result<()> {
+    if prefix.is_empty() {
+        return Err(ArtifactError::InvalidKey {
+            key: String::new(),
+            reason: "deleting the whole store is refused",
+        });
+    }
+    validate_prefix(prefix)
+}
+
 /// Checks `segments` (no trailing slash), reporting errors against `original`.
 fn validate_segments(segments: &str, original: &str) -> Result<()> {
     if segments.starts_with('/') {

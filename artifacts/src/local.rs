@@ -7,7 +7,7 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ArtifactError, Result};
-use crate::key::{TEMP_FILE_PREFIX, validate_key, validate_prefix};
+use crate::key::{TEMP_FILE_PREFIX, validate_deletion, validate_key, validate_prefix};
 use crate::store::ArtifactStore;
 
 /// An [`ArtifactStore`] in a directory on this machine: key `a/b.json` is the file `<root>/a/b.json`.
@@ -167,13 +167,7 @@ impl ArtifactStore for LocalStore {
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<()> {
-        validate_prefix(prefix)?;
-        if prefix.is_empty() {
-            return Err(ArtifactError::InvalidKey {
-                key: String::new(),
-                reason: "deleting the whole store is refused",
-            });
-        }
+        validate_deletion(prefix)?;
         let (dir_key, partial_name) = prefix
             .rsplit_once('/')
             .map_or(("", prefix), |(dir, name)| (dir, name));

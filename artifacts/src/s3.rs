@@ -14,7 +14,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use bytes::Bytes;
 
 use crate::error::{ArtifactError, Result};
-use crate::key::{validate_key, validate_prefix};
+use crate::key::{validate_deletion, validate_key, validate_prefix};
 use crate::store::ArtifactStore;
 
 /// The most keys one DeleteObjects request may name.
@@ -313,13 +313,7 @@ impl ArtifactStore for S3Store {
     }
 
     async fn delete_prefix(&self, prefix: &str) -> Result<()> {
-        validate_prefix(prefix)?;
-        if prefix.is_empty() {
-            return Err(ArtifactError::InvalidKey {
-                key: String::new(),
-                reason: "deleting the whole store is refused",
-            });
-        }
+        validate_deletion(prefix)?;
         let object_prefix = self.object_key(prefix);
         // Listed in full before deleting, so that deleting cannot disturb the listing's pages.
         let keys = self.list_object_keys(&object_prefix).await?;

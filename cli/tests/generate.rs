@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use appgen_crd::task::{TaskEvent, TaskInput, TaskResult};
-use appgen_crd::{Blueprint, Entity, Field, FieldType, Gate, GenerationSpec};
-use common::{APPGEN, pnpm_store};
+use appgen_crd::{Blueprint, Entity, Field, FieldType, GenerationSpec};
+use common::{APPGEN, assert_every_gate_passed, pnpm_store};
 
 const UID: &str = "0b6f2c1e-uid";
 
@@ -123,17 +123,8 @@ impl Run {
 
 fn spec(prompt: &str) -> GenerationSpec {
     GenerationSpec {
-        prompt: prompt.into(),
         app: Some("todo".into()),
-        parent: None,
-        agent: None,
-        template: "react-vite-express".into(),
-        blueprint: None,
-        delivery: None,
-        timeout_seconds: None,
-        retries: None,
-        cancel: None,
-        ttl_seconds_after_finished: None,
+        ..GenerationSpec::from_prompt(prompt)
     }
 }
 
@@ -172,18 +163,7 @@ fn the_todo_prompt_becomes_a_delivered_app_that_passes_every_gate() {
     );
 
     // Every gate, in order, passed, each with its time.
-    let gates: Vec<_> = result.verification.iter().map(|g| (g.gate, g.passed)).collect();
-    assert_eq!(
-        gates,
-        [
-            (Gate::Install, true),
-            (Gate::Typecheck, true),
-            (Gate::Build, true),
-            (Gate::Test, true),
-            (Gate::Boot, true),
-            (Gate::Smoke, true)
-        ]
-    );
+    assert_every_gate_passed(&result.verification);
     assert!(result.verification.iter().all(|g| g.duration_ms > 0));
 
     // The archive and the screenshot are in the store, as the result says.
@@ -394,7 +374,7 @@ fn the_other_reference_prompts_are_delivered_too() {
             .map(|e| e.name)
             .collect();
         assert_eq!(names, entities);
-        assert!(result.verification.iter().all(|g| g.passed));
+        assert_every_gate_passed(&result.verification);
     }
 }
 

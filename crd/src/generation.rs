@@ -116,6 +116,25 @@ pub struct GenerationSpec {
 
 /// schemars lists `null` among an optional enum's values; Kubernetes expresses "may be absent"
 /// with `nullable` instead, and `kubectl explain` would print the `null`.
+impl GenerationSpec {
+    /// A spec with only a prompt; every other field is unset and takes its default.
+    pub fn from_prompt(prompt: impl Into<String>) -> Self {
+        GenerationSpec {
+            prompt: prompt.into(),
+            app: None,
+            parent: None,
+            agent: None,
+            template: default_template(),
+            blueprint: None,
+            delivery: None,
+            timeout_seconds: None,
+            retries: None,
+            cancel: None,
+            ttl_seconds_after_finished: None,
+        }
+    }
+}
+
 fn drop_null_from_enums(schema: &mut schemars::Schema) {
     if let Some(serde_json::Value::Array(values)) = schema.get_mut("enum") {
         values.retain(|v| !v.is_null());
@@ -396,6 +415,30 @@ pub enum Gate {
     Test,
     Boot,
     Smoke,
+}
+
+impl Gate {
+    /// Every gate, in the order they run.
+    pub const ALL: [Gate; 6] = [
+        Gate::Install,
+        Gate::Typecheck,
+        Gate::Build,
+        Gate::Test,
+        Gate::Boot,
+        Gate::Smoke,
+    ];
+
+    /// The name used in status, events and steps (`verify/<name>`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gate::Install => "install",
+            Gate::Typecheck => "typecheck",
+            Gate::Build => "build",
+            Gate::Test => "test",
+            Gate::Boot => "boot",
+            Gate::Smoke => "smoke",
+        }
+    }
 }
 
 /// The outcome of one verification gate.

@@ -81,17 +81,6 @@ pub fn script_command(gate: Gate) -> Option<CommandSpec> {
     ))
 }
 
-pub fn gate_name(gate: Gate) -> &'static str {
-    match gate {
-        Gate::Install => "install",
-        Gate::Typecheck => "typecheck",
-        Gate::Build => "build",
-        Gate::Test => "test",
-        Gate::Boot => "boot",
-        Gate::Smoke => "smoke",
-    }
-}
-
 /// Runs every gate in order and returns their results; stops at the first that fails, whose
 /// result is the last one returned.
 pub async fn run(
@@ -102,15 +91,8 @@ pub async fn run(
     let env = command::base_env(&tools.path, target.scratch);
     let mut results = Vec::new();
     let mut server: Option<(Running, u16)> = None;
-    for gate in [
-        Gate::Install,
-        Gate::Typecheck,
-        Gate::Build,
-        Gate::Test,
-        Gate::Boot,
-        Gate::Smoke,
-    ] {
-        let name = gate_name(gate);
+    for gate in Gate::ALL {
+        let name = gate.as_str();
         log.phase(&format!("verify/{name}"), json!({ "state": "started" }))
             .await;
         let started = Instant::now();

@@ -225,7 +225,7 @@ impl Run<'_> {
         .await;
         self.result.verification = verification;
         if let Some(failure) = failure {
-            let gate = gates::gate_name(failure.gate);
+            let gate = failure.gate.as_str();
             return Err(Error::GateFailed {
                 gate,
                 message: failure.message,

@@ -256,6 +256,17 @@ pub fn pnpm_store() -> PathBuf {
         .map_or_else(|| PathBuf::from("/var/tmp/appgen-test-pnpm-store"), PathBuf::from)
 }
 
+/// Every gate ran, in order, and passed, each taking some time.
+pub fn assert_every_gate_passed(verification: &[appgen_crd::GateResult]) {
+    let ran: Vec<_> = verification.iter().map(|g| (g.gate, g.passed)).collect();
+    let all: Vec<_> = appgen_crd::Gate::ALL.into_iter().map(|g| (g, true)).collect();
+    assert_eq!(ran, all, "{verification:#?}");
+    assert!(
+        verification.iter().all(|g| g.duration_ms > 0),
+        "{verification:#?}"
+    );
+}
+
 /// Splits a raw HTTP/1.1 response into its status code and de-chunked body.
 pub fn parse_response(response: &str) -> (u16, String) {
     let code = response

@@ -32,16 +32,6 @@ const FAILED: i32 = 1;
 /// given a bad flag.
 const USAGE: i32 = 2;
 
-/// The gates in the order a generator runs them.
-const GATES: [Gate; 6] = [
-    Gate::Install,
-    Gate::Typecheck,
-    Gate::Build,
-    Gate::Test,
-    Gate::Boot,
-    Gate::Smoke,
-];
-
 /// How the simulated backend runs tasks.
 #[derive(Clone, Debug)]
 pub struct SimulatedConfig {
@@ -278,22 +268,22 @@ impl SimulatedBackend {
                     delivered: true,
                     outputs: Some(outputs),
                     usage: Some(usage),
-                    verification: GATES.iter().map(|g| gate(*g, true)).collect(),
+                    verification: Gate::ALL.iter().map(|g| gate(*g, true)).collect(),
                     ..TaskResult::default()
                 };
                 Some((0, result))
             }
             Outcome::GateFails(failed) => {
-                let verification = GATES
+                let verification = Gate::ALL
                     .iter()
                     .take_while(|g| *g != failed)
                     .map(|g| gate(*g, true))
                     .chain([gate(*failed, false)])
                     .collect();
-                let step = format!("verify/{}", gate_name(*failed));
+                let step = format!("verify/{}", failed.as_str());
                 let message = format!(
                     "the {} gate failed because the prompt says simulate:gate-fails; remove it to deliver",
-                    gate_name(*failed)
+                    failed.as_str()
                 );
                 let result = TaskResult {
                     delivered: false,
@@ -444,9 +434,9 @@ impl Directives {
                 }
                 ("seconds", Some(n)) => directives.seconds = Some(n.parse().map_err(|_| invalid())?),
                 ("gate-fails", Some(gate)) => {
-                    let gate = GATES
+                    let gate = Gate::ALL
                         .into_iter()
-                        .find(|g| gate_name(*g) == gate)
+                        .find(|g| g.as_str() == gate)
                         .ok_or_else(invalid)?;
                     directives.gate_fails = Some(gate);
                 }
@@ -478,8 +468,8 @@ fn timeline(outcome: &Outcome) -> Vec<(f64, String)> {
         Outcome::Fail | Outcome::NoStart | Outcome::Refuse { .. } => return steps,
         Outcome::Deliver | Outcome::GateFails(_) => {}
     }
-    for (index, gate) in GATES.into_iter().enumerate() {
-        steps.push((0.5 + index as f64 / 12.0, format!("verify/{}", gate_name(gate))));
+    for (index, gate) in Gate::ALL.into_iter().enumerate() {
+        steps.push((0.5 + index as f64 / 12.0, format!("verify/{}", gate.as_str())));
         if outcome == &Outcome::GateFails(gate) {
             return steps;
         }
@@ -487,17 +477,6 @@ fn timeline(outcome: &Outcome) -> Vec<(f64, String)> {
     steps.push((0.95, "package".to_owned()));
     steps.push((0.98, "deliver".to_owned()));
     steps
-}
-
-fn gate_name(gate: Gate) -> &'static str {
-    match gate {
-        Gate::Install => "install",
-        Gate::Typecheck => "typecheck",
-        Gate::Build => "build",
-        Gate::Test => "test",
-        Gate::Boot => "boot",
-        Gate::Smoke => "smoke",
-    }
 }
 
 /// `start` plus `fraction` of `run_time`.
