@@ -1,15 +1,21 @@
 //! Runs one command of a gate: in its own process group, with a clean environment, its output
-//! kept as a bounded tail, and the whole group killed when it outlives its time.
+//! kept as a bounded tail, and the whole group killed when it outlives its time. A command whose
+//! stdout is a stream of records (the claude CLI's) can hand its stdout over line by line instead.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
 
 /// How much of a command's output is kept for error messages.
 const TAIL_BYTES: usize = 8 * 1024;
+/// The longest stdout line handed over whole; a longer one arrives in pieces of this size.
+const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
+/// Lines buffered between the reader and the consumer; a slow consumer makes the command wait.
+const LINE_BUFFER: usize = 256;
 
 /// One command, as data, so the gate plan can be tested without running anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +24,8 @@ pub struct CommandSpec {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+    /// Written to the command's stdin, which is then closed; without it stdin is empty.
+    pub stdin: Option<String>,
 }
 
 impl CommandSpec {
@@ -27,11 +35,17 @@ impl CommandSpec {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             env: Vec::new(),
             timeout,
+            stdin: None,
         }
     }
 
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
         self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    pub fn stdin(mut self, text: impl Into<String>) -> Self {
+        self.stdin = Some(text.into());
         self
     }
 
@@ -104,13 +118,37 @@ pub struct Running {
 impl Running {
     /// Starts `spec` in `dir` with `base` plus the spec's own variables as the whole environment.
     pub fn start(spec: &CommandSpec, dir: &Path, base: &[(String, String)]) -> Result<Self, String> {
+        Self::spawn(spec, dir, base, None)
+    }
+
+    /// Like [`Running::start`], but stdout arrives on the returned channel one line at a time (without
+    /// its newline) as the command writes it; only stderr goes to the tail.
+    pub fn start_with_lines(
+        spec: &CommandSpec,
+        dir: &Path,
+        base: &[(String, String)],
+    ) -> Result<(Self, mpsc::Receiver<String>), String> {
+        let (sender, receiver) = mpsc::channel(LINE_BUFFER);
+        Self::spawn(spec, dir, base, Some(sender)).map(|running| (running, receiver))
+    }
+
+    fn spawn(
+        spec: &CommandSpec,
+        dir: &Path,
+        base: &[(String, String)],
+        lines: Option<mpsc::Sender<String>>,
+    ) -> Result<Self, String> {
         let mut command = tokio::process::Command::new(&spec.program);
         command
             .args(&spec.args)
             .current_dir(dir)
             .env_clear()
             .envs(base.iter().chain(&spec.env).map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
+            .stdin(if spec.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -121,8 +159,18 @@ impl Running {
             .and_then(|pid| i32::try_from(pid).ok())
             .and_then(rustix::process::Pid::from_raw);
         let tail = Arc::new(Mutex::new(Tail::default()));
+        if let (Some(mut input), Some(text)) = (child.stdin.take(), spec.stdin.clone()) {
+            tokio::spawn(async move {
+                // A command that exits without reading its input is not an error here; its exit
+                // status tells what happened. Dropping `input` closes the pipe.
+                let _ = input.write_all(text.as_bytes()).await;
+            });
+        }
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(collect(out, tail.clone()));
+            match lines {
+                Some(sender) => tokio::spawn(send_lines(out, sender)),
+                None => tokio::spawn(collect(out, tail.clone())),
+            };
         }
         if let Some(err) = child.stderr.take() {
             tokio::spawn(collect(err, tail.clone()));
@@ -148,6 +196,29 @@ impl Running {
         };
         self.kill_group();
         // Give the readers a moment to drain what the command wrote last.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Outcome {
+            ending,
+            tail: self.tail(),
+        }
+    }
+
+    /// Waits for it to end until `deadline`; then asks its whole group to stop (TERM) and kills
+    /// what is left (KILL) `grace` later, so a CLI can save its state before it goes.
+    pub async fn finish(mut self, deadline: tokio::time::Instant, grace: Duration) -> Outcome {
+        let ending = match tokio::time::timeout_at(deadline, self.child.wait()).await {
+            Ok(Ok(status)) => status.code().map_or(Ending::Signalled, Ending::Exited),
+            Ok(Err(e)) => Ending::NotStarted(e.to_string()),
+            Err(_) => {
+                if let Some(group) = self.group {
+                    // Already gone is fine: there is nothing left to stop.
+                    let _ = rustix::process::kill_process_group(group, rustix::process::Signal::TERM);
+                }
+                let _ = tokio::time::timeout(grace, self.child.wait()).await;
+                Ending::TimedOut
+            }
+        };
+        self.kill_group();
         tokio::time::sleep(Duration::from_millis(20)).await;
         Outcome {
             ending,
@@ -189,6 +260,29 @@ async fn collect(mut stream: impl AsyncRead + Unpin, tail: Arc<Mutex<Tail>>) {
         }
         let data = buf.get(..n).unwrap_or_default();
         tail.lock().unwrap_or_else(PoisonError::into_inner).push(data);
+    }
+}
+
+/// Hands `stream` over line by line until it ends or nobody listens any more.
+async fn send_lines(stream: impl AsyncRead + Unpin, sender: mpsc::Sender<String>) {
+    let mut reader = tokio::io::BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match (&mut reader)
+            .take(MAX_LINE_BYTES)
+            .read_until(b'\n', &mut line)
+            .await
+        {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.strip_suffix('\n').unwrap_or(&text);
+                if sender.send(text.to_owned()).await.is_err() {
+                    break;
+                }
+            }
+        }
     }
 }
 
@@ -299,6 +393,54 @@ mod tests {
         let spec = CommandSpec::new("/no/such/program", &[], Duration::from_secs(1));
         let outcome = run(&spec, Path::new("/"), &env()).await;
         assert!(matches!(outcome.ending, Ending::NotStarted(_)));
+    }
+
+    #[tokio::test]
+    async fn stdin_reaches_the_command() {
+        let spec = sh("cat", Duration::from_secs(10)).stdin("the prompt");
+        let outcome = run(&spec, Path::new("/"), &env()).await;
+        assert_eq!(outcome.tail, "the prompt");
+    }
+
+    #[tokio::test]
+    async fn stdout_lines_arrive_one_by_one_and_stderr_goes_to_the_tail() {
+        let spec = sh("echo one; echo two >&2; printf 'three'", Duration::from_secs(10));
+        let (running, mut lines) = Running::start_with_lines(&spec, Path::new("/"), &env()).unwrap();
+        let mut seen = Vec::new();
+        while let Some(line) = lines.recv().await {
+            seen.push(line);
+        }
+        assert_eq!(seen, ["one", "three"]);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let outcome = running.finish(deadline, Duration::from_secs(1)).await;
+        assert!(outcome.succeeded());
+        assert_eq!(outcome.tail, "two\n");
+    }
+
+    #[tokio::test]
+    async fn past_its_deadline_a_command_is_asked_to_stop_before_it_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("stopped");
+        let script = format!(
+            "trap 'echo term > {}; exit 0' TERM; while true; do sleep 0.05; done",
+            marker.display()
+        );
+        let running = Running::start(&sh(&script, Duration::from_secs(10)), Path::new("/"), &env()).unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let deadline = tokio::time::Instant::now();
+        let outcome = running.finish(deadline, Duration::from_secs(5)).await;
+        assert_eq!(outcome.ending, Ending::TimedOut);
+        assert!(marker.exists(), "the command never saw TERM");
+    }
+
+    #[tokio::test]
+    async fn a_command_that_ignores_term_is_killed_after_the_grace() {
+        let script = "trap '' TERM; while true; do sleep 0.05; done";
+        let running = Running::start(&sh(script, Duration::from_secs(10)), Path::new("/"), &env()).unwrap();
+        let started = tokio::time::Instant::now();
+        let outcome = running.finish(started, Duration::from_millis(300)).await;
+        assert_eq!(outcome.ending, Ending::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! app, check it with the gates, package it, and always write `result.json`.
 
 pub mod blueprint;
+mod claude;
 mod command;
 mod error;
 mod events;
