@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use appgen_generator::{Settings, Tools};
+use appgen_crd::AgentName;
+use appgen_generator::{ClaudeConfig, Settings, Tools};
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
@@ -17,9 +18,24 @@ pub struct GenerateArgs {
     /// pnpm's package store, shared between tasks so installs from a warm store need no network.
     #[arg(long, env = "APPGEN_PNPM_STORE")]
     pnpm_store: Option<PathBuf>,
+    /// The agent for Generations whose spec names none.
+    #[arg(long, value_enum, env = "APPGEN_AGENT", default_value_t = Agent::Scaffold)]
+    agent: Agent,
+    /// Seconds to wait before each new try when the model API is unavailable; their count bounds
+    /// the tries.
+    #[arg(long, env = "APPGEN_AGENT_RETRY_SECONDS", value_delimiter = ',', default_values_t = [5u64, 20, 60], hide = true)]
+    agent_retry_seconds: Vec<u64>,
     /// The Chromium the smoke gate drives.
     #[arg(long, env = "APPGEN_CHROMIUM", default_value = "/usr/bin/chromium")]
     chromium: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Agent {
+    /// Offline and deterministic: prompt → data model → a complete CRUD app.
+    Scaffold,
+    /// The Claude Code CLI, with the model credentials in the environment.
+    ClaudeCode,
 }
 
 /// Names of environment variables whose values are credentials, which are redacted wherever they
@@ -45,7 +61,18 @@ pub fn run(args: GenerateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let mut claude = ClaudeConfig::from_env(std::env::vars(), rustix::process::geteuid().is_root());
+    claude.backoff = args
+        .agent_retry_seconds
+        .iter()
+        .map(|s| std::time::Duration::from_secs(*s))
+        .collect();
     let settings = Settings {
+        default_agent: match args.agent {
+            Agent::Scaffold => AgentName::Scaffold,
+            Agent::ClaudeCode => AgentName::ClaudeCode,
+        },
+        claude,
         workspace,
         tools: Tools {
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned()),

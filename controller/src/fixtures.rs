@@ -143,6 +143,7 @@ pub fn failed_result(step: &str, message: &str) -> TaskResult {
         error: Some(TaskError {
             step: step.into(),
             message: message.into(),
+            reason: None,
         }),
         ..TaskResult::default()
     }

@@ -650,13 +650,13 @@ fn failure(
     };
     match result.and_then(|r| r.error.as_ref()) {
         Some(error) => {
-            let reason = if error.step.starts_with("verify") {
-                "GateFailed"
-            } else {
-                "GeneratorFailed"
+            let reason = match &error.reason {
+                Some(reason) if is_condition_reason(reason) => reason.clone(),
+                _ if error.step.starts_with("verify") => "GateFailed".to_owned(),
+                _ => "GeneratorFailed".to_owned(),
             };
             (
-                reason.to_owned(),
+                reason,
                 format!("attempt {attempt} failed at {}: {}", error.step, error.message),
             )
         }
@@ -669,6 +669,14 @@ fn failure(
             format!("attempt {attempt} {how} without writing result.json"),
         ),
     }
+}
+
+/// Whether a task's word can be a condition's reason, which Kubernetes limits to CamelCase
+/// identifiers; anything else falls back to the step's reason.
+fn is_condition_reason(reason: &str) -> bool {
+    reason.len() <= 1024
+        && reason.starts_with(|c: char| c.is_ascii_alphabetic())
+        && reason.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
 /// When the attempt after `last` may start, if `last` ended: backon's exponential backoff (doubling

@@ -49,6 +49,10 @@ pub struct TaskError {
     pub step: String,
     /// What went wrong, ending with what the user can do about it.
     pub message: String,
+    /// A CamelCase word for the Generation's condition, e.g. `RepairLoop` or `ModelUnavailable`;
+    /// when absent the controller names the failure from its step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The kinds of event-log lines.

@@ -8,13 +8,12 @@
 //! - [`decide`]: what comes after a round and after the gates: verify, repair, retry, deliver or
 //!   fail with a reason (pure);
 //! - [`run`]: one round as a process group whose output streams to the event log;
-//! - [`session`]: the session saved to the artifact store and restored for a follow-up.
+//! - [`session`]: the session saved to the artifact store and restored for a follow-up;
+//! - [`agent`]: the loop that runs rounds and gates until a decision ends it.
 //!
 //! It must never pass the generator's own environment to the CLI beyond the model credentials,
 //! nor let those credentials reach the event log or result.
-// The pipeline wires these in next; until then nothing outside the tests calls them.
-#![allow(dead_code)]
-
+pub(crate) mod agent;
 pub(crate) mod decide;
 pub(crate) mod invocation;
 pub(crate) mod run;

@@ -21,10 +21,8 @@ pub enum Error {
     PromptWithoutWords,
     #[error("the prompt is longer than {limit} characters; shorten it")]
     PromptTooLong { limit: usize },
-    #[error(
-        "the claude-code agent is not part of this generator yet; set spec.agent.name to scaffold or leave it out"
-    )]
-    AgentUnavailable,
+    #[error("{message}")]
+    Agent { message: String },
     #[error("the blueprint cannot be used: {0}")]
     Blueprint(#[from] BlueprintError),
     #[error(transparent)]

@@ -12,6 +12,7 @@ mod pipeline;
 pub mod render;
 mod workspace;
 
+pub use claude::agent::ClaudeConfig;
 pub use error::Error;
 pub use gates::Tools;
 pub use pipeline::{Ending, Settings, run};

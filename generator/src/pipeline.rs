@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use appgen_artifacts::{ArtifactStore, Layout};
 use appgen_crd::task::{TaskError, TaskEventType, TaskInput, TaskResult};
-use appgen_crd::{AgentName, Blueprint, MAX_PROMPT_CHARS, Outputs, Usage};
+use appgen_crd::{AgentName, Blueprint, MAX_PROMPT_CHARS, Outputs, StartFrom, Usage};
 use bytes::Bytes;
 use serde_json::json;
 
+use crate::claude::agent::ClaudeConfig;
 use crate::events::EventLog;
 use crate::gates::{self, Target, Tools};
-use crate::{Clock, Error, blueprint, package, render, workspace};
+use crate::{Clock, Error, blueprint, claude, package, render, workspace};
 
 /// What a run needs besides its input.
 #[derive(Clone)]
@@ -23,6 +24,9 @@ pub struct Settings {
     pub tools: Tools,
     /// Values that must never reach the event log or the result.
     pub secrets: Vec<String>,
+    /// The agent when the spec names none.
+    pub default_agent: AgentName,
+    pub claude: ClaudeConfig,
     /// The attempt this task is, when the backend says (`APPGEN_TASK_KEY` ends in it); used to put
     /// `result.json` in the right place even when `input.json` cannot be read.
     pub attempt: Option<u32>,
@@ -35,6 +39,8 @@ impl std::fmt::Debug for Settings {
             .field("workspace", &self.workspace)
             .field("tools", &self.tools)
             .field("attempt", &self.attempt)
+            .field("default_agent", &self.default_agent)
+            .field("claude", &self.claude)
             .finish_non_exhaustive()
     }
 }
@@ -102,12 +108,16 @@ pub async fn run(input_uri: &str, settings: &Settings) -> Ending {
             log.emit(TaskEventType::Result, json!({ "delivered": true }))
                 .await;
         }
-        Err(StepError { step, error }) => {
+        Err(StepError { step, error, reason }) => {
             let message = log.redact_str(&error.to_string());
             log.emit(TaskEventType::Error, json!({ "step": step, "message": message }))
                 .await;
             result.delivered = false;
-            result.error = Some(TaskError { step, message });
+            result.error = Some(TaskError {
+                step,
+                message,
+                reason: reason.map(str::to_owned),
+            });
         }
     }
     log.flush().await;
@@ -142,6 +152,8 @@ fn layout_of_input(key: &str) -> Result<Layout, Error> {
 struct StepError {
     step: String,
     error: Box<Error>,
+    /// The condition reason to report, when the step knows better than its name.
+    reason: Option<&'static str>,
 }
 
 /// Tags a failure with the step it happened in.
@@ -154,6 +166,7 @@ impl<T, E: Into<Error>> AtStep<T> for Result<T, E> {
         self.map_err(|e| StepError {
             step: step.to_owned(),
             error: Box::new(e.into()),
+            reason: None,
         })
     }
 }
@@ -177,60 +190,95 @@ impl Run<'_> {
         workspace::prepare(&scratch).at("prepare")?;
         self.finished("prepare", step).await;
 
-        let step = Instant::now();
-        if input.spec.agent.as_ref().and_then(|a| a.name) == Some(AgentName::ClaudeCode) {
-            return Err(Error::AgentUnavailable).at("agent/understand");
-        }
-        self.log
-            .phase(
-                "agent/understand",
-                json!({ "state": "started", "agent": "scaffold" }),
-            )
-            .await;
-        let blueprint = self.understand(&input).await.at("agent/understand")?;
-        self.finished("agent/understand", step).await;
-
-        let step = Instant::now();
-        self.log.phase("agent/write", json!({ "state": "started" })).await;
+        let agent = input
+            .spec
+            .agent
+            .as_ref()
+            .and_then(|a| a.name)
+            .unwrap_or(self.settings.default_agent);
+        let start_from = input.spec.agent.as_ref().and_then(|a| a.start_from);
+        self.log.log(format!("agent: {}", agent_name(agent))).await;
         let app_name = app_name(&input);
-        let title = blueprint.title.clone().unwrap_or_else(|| app_name.clone());
-        let files = render::render(
-            &blueprint,
-            &render::AppInfo {
-                name: &app_name,
-                title: &title,
-                prompt: &input.spec.prompt,
-            },
-        );
-        let written = workspace::write_all(
-            &app_dir,
-            files.iter().map(|f| (f.path.as_str(), f.contents.as_str())),
-        )
-        .at("agent/write")?;
-        self.log.log(format!("wrote {written} files")).await;
-        self.finished("agent/write", step).await;
-
         let screenshot = scratch.join("home.png");
-        let expected = render::home_page_labels(&blueprint);
-        let (verification, failure) = gates::run(
-            &self.settings.tools,
-            &Target {
-                app_dir: &app_dir,
-                scratch: &scratch,
-                expected_texts: &expected,
-                screenshot: &screenshot,
-            },
-            self.log,
-        )
-        .await;
-        self.result.verification = verification;
-        if let Some(failure) = failure {
-            let gate = failure.gate.as_str();
-            return Err(Error::GateFailed {
-                gate,
-                message: failure.message,
-            })
-            .at(&format!("verify/{gate}"));
+
+        // The scaffold agent writes the whole app from the blueprint; Claude Code starts from the
+        // template, or from the scaffold's app when the spec asks for it.
+        let expected = if agent == AgentName::Scaffold || start_from == Some(StartFrom::Scaffold) {
+            let step = Instant::now();
+            self.log
+                .phase(
+                    "agent/understand",
+                    json!({ "state": "started", "agent": "scaffold" }),
+                )
+                .await;
+            let blueprint = self.understand(&input).await.at("agent/understand")?;
+            self.finished("agent/understand", step).await;
+            self.write(&blueprint, &app_name, &input, &app_dir).await?;
+            render::home_page_labels(&blueprint)
+        } else {
+            self.write(&Blueprint::default(), &app_name, &input, &app_dir)
+                .await?;
+            Vec::new()
+        };
+        let target = Target {
+            app_dir: &app_dir,
+            scratch: &scratch,
+            expected_texts: &expected,
+            screenshot: &screenshot,
+        };
+
+        match agent {
+            AgentName::Scaffold => {
+                let (verification, failure) = gates::run(&self.settings.tools, &target, self.log).await;
+                self.result.verification = verification;
+                if let Some(failure) = failure {
+                    let gate = failure.gate.as_str();
+                    return Err(Error::GateFailed {
+                        gate,
+                        message: failure.message,
+                    })
+                    .at(&format!("verify/{gate}"));
+                }
+            }
+            AgentName::ClaudeCode => {
+                let job = claude::agent::Job {
+                    prompt: &input.spec.prompt,
+                    agent: input.spec.agent.as_ref(),
+                    uid: &input.uid,
+                    attempt: input.attempt,
+                    workspace: &self.settings.workspace,
+                    deadline: self.deadline(&input),
+                };
+                let (outcome, usage) = claude::agent::build(
+                    &self.settings.claude,
+                    &self.settings.tools,
+                    &target,
+                    &job,
+                    self.log,
+                )
+                .await;
+                self.result.usage = Some(usage);
+                if let Err(e) =
+                    claude::agent::save_session(&self.store, &self.layout.session(), &job, &app_dir).await
+                {
+                    self.log
+                        .log(format!("could not save the agent's session: {e}"))
+                        .await;
+                }
+                match outcome {
+                    Ok(verification) => self.result.verification = verification,
+                    Err(failure) => {
+                        self.result.verification = failure.verification;
+                        return Err(StepError {
+                            step: "agent".to_owned(),
+                            error: Box::new(Error::Agent {
+                                message: failure.message,
+                            }),
+                            reason: Some(failure.reason.as_str()),
+                        });
+                    }
+                }
+            }
         }
 
         let step = Instant::now();
@@ -271,6 +319,47 @@ impl Run<'_> {
         });
         self.finished("deliver", step).await;
         Ok(())
+    }
+
+    /// Renders the app for `blueprint` and writes it into `app_dir`.
+    async fn write(
+        &mut self,
+        blueprint: &Blueprint,
+        app_name: &str,
+        input: &TaskInput,
+        app_dir: &std::path::Path,
+    ) -> Result<(), StepError> {
+        let step = Instant::now();
+        self.log.phase("agent/write", json!({ "state": "started" })).await;
+        let title = blueprint.title.clone().unwrap_or_else(|| app_name.to_owned());
+        let files = render::render(
+            blueprint,
+            &render::AppInfo {
+                name: app_name,
+                title: &title,
+                prompt: &input.spec.prompt,
+            },
+        );
+        let written = workspace::write_all(
+            app_dir,
+            files.iter().map(|f| (f.path.as_str(), f.contents.as_str())),
+        )
+        .at("agent/write")?;
+        self.log.log(format!("wrote {written} files")).await;
+        self.finished("agent/write", step).await;
+        Ok(())
+    }
+
+    /// When the agent must stop: the Generation's timeout from now, less time for the gates and
+    /// delivery, since the controller stops the whole task at the timeout itself.
+    fn deadline(&self, input: &TaskInput) -> Instant {
+        let timeout = input
+            .spec
+            .timeout_seconds
+            .and_then(|s| u64::try_from(s).ok())
+            .unwrap_or(3600);
+        let margin = (timeout / 5).clamp(30, 300);
+        Instant::now() + std::time::Duration::from_secs(timeout.saturating_sub(margin).max(30))
     }
 
     async fn finished(&mut self, step: &str, started: Instant) {
@@ -334,6 +423,13 @@ impl Run<'_> {
             .await;
         self.result.blueprint = Some(blueprint.clone());
         Ok(blueprint)
+    }
+}
+
+fn agent_name(agent: AgentName) -> &'static str {
+    match agent {
+        AgentName::Scaffold => "scaffold",
+        AgentName::ClaudeCode => "claude-code",
     }
 }
 

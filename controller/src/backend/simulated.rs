@@ -289,7 +289,11 @@ impl SimulatedBackend {
                     delivered: false,
                     usage: Some(usage),
                     verification,
-                    error: Some(TaskError { step, message }),
+                    error: Some(TaskError {
+                        step,
+                        message,
+                        reason: None,
+                    }),
                     ..TaskResult::default()
                 };
                 Some((FAILED, result))

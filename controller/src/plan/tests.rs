@@ -269,6 +269,26 @@ fn when_retries_are_spent_the_generation_fails_with_the_last_reason() {
 }
 
 #[test]
+fn the_reason_a_task_gives_names_the_failure_when_it_is_a_valid_reason() {
+    let g = generation()
+        .with_spec(|s| s.retries = Some(0))
+        .with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let mut result = failed_result("agent", "the build failed the same way after a repair");
+    for (given, expected) in [
+        (Some("RepairLoop"), "RepairLoop"),
+        (Some("not a reason!"), "GeneratorFailed"),
+        (None, "GeneratorFailed"),
+    ] {
+        if let Some(error) = result.error.as_mut() {
+            error.reason = given.map(str::to_owned);
+        }
+        let p = plan_at(&g, Some(&task_exited(1, 100)), Some(&result), Slot::Granted, 101);
+        assert_eq!(p.status.phase, Some(Phase::Failed));
+        assert_eq!(condition(&p, "Delivered"), ("False", expected), "{given:?}");
+    }
+}
+
+#[test]
 fn a_task_that_cannot_start_does_not_spend_a_retry() {
     let g = generation()
         .with_spec(|s| s.retries = Some(0))

@@ -1,0 +1,254 @@
+//! The claude-code agent in `appgen generate`: the real Claude Code CLI against a scripted
+//! Anthropic endpoint on loopback, then the same gates as the scaffold, repair rounds resuming the
+//! session, and the limits that end a run with a reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use appgen_crd::AgentSpec;
+use appgen_crd::task::TaskResult;
+use appgen_scripted_anthropic::{Script, ScriptedAnthropic, Turn, Usage};
+use common::assert_every_gate_passed;
+use common::task::{Ran, Run, spec};
+use serde_json::json;
+
+const SECRET: &str = "sk-ant-scripted-secret-0123456789";
+const PROMPT: &str = "A page that greets visitors.";
+
+/// Runs `appgen generate` with the claude-code agent against `server`.
+fn generate(run: &Run, server: &ScriptedAnthropic, agent: AgentSpec) -> Ran {
+    let mut spec = spec(PROMPT);
+    spec.agent = Some(agent);
+    run.write_input(spec);
+    let base_url = server.base_url();
+    run.generate(
+        &run.input_uri(),
+        &[
+            ("APPGEN_AGENT", "claude-code"),
+            ("APPGEN_AGENT_RETRY_SECONDS", "0"),
+            ("ANTHROPIC_BASE_URL", base_url.as_str()),
+            ("ANTHROPIC_API_KEY", SECRET),
+            // The CLI's own retries, kept short; appgen's come on top.
+            ("CLAUDE_CODE_MAX_RETRIES", "1"),
+        ],
+    )
+}
+
+fn agent() -> AgentSpec {
+    AgentSpec {
+        max_repairs: Some(2),
+        ..AgentSpec::default()
+    }
+}
+
+/// The failure's reason and message, after checking the run failed as a task should.
+fn failed(run: &Run, ran: &Ran) -> (String, String) {
+    assert_eq!(ran.code, Some(1), "stderr: {}", ran.stderr);
+    let error = run.result().error.expect("a failed result carries its error");
+    (error.reason.unwrap_or_default(), error.message)
+}
+
+/// No artifact the run wrote holds the API key.
+fn assert_no_secret_in(run: &Run) {
+    let mut pending = vec![run.dir.path().join("store")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                let text = if path.extension().is_some_and(|e| e == "gz") {
+                    let mut out = String::new();
+                    let _ = std::io::Read::read_to_string(
+                        &mut flate2::read::GzDecoder::new(bytes.as_slice()),
+                        &mut out,
+                    );
+                    out
+                } else {
+                    String::from_utf8_lossy(&bytes).into_owned()
+                };
+                assert!(!text.contains(SECRET), "the API key is in {}", path.display());
+            }
+        }
+    }
+}
+
+const BROKEN: &str = "export const greeting: number = 'hello';\n";
+const FIXED: &str = "export const greeting: string = 'hello';\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_writes_a_working_change_is_delivered_with_its_usage() {
+    let server = ScriptedAnthropic::start(Script::new([
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
+        ),
+        Turn::text("Added the greeting."),
+    ]))
+    .await
+    .unwrap();
+    let run = Run::new();
+    let ran = generate(&run, &server, agent());
+    let result: TaskResult = run.result();
+    assert_eq!(ran.code, Some(0), "{:?}\n{}", result.error, ran.stderr);
+    assert_every_gate_passed(&result.verification);
+    let usage = result.usage.unwrap();
+    assert!(
+        usage.turns >= 2 && usage.output_tokens > 0 && usage.cost_usd > 0.0,
+        "{usage:?}"
+    );
+    let written = std::fs::read_to_string(run.workspace().join("app/src/shared/greeting.ts")).unwrap();
+    assert_eq!(written, FIXED);
+    // The agent's work is in the event log: a tool event for the Write.
+    let tools: Vec<_> = run
+        .events()
+        .into_iter()
+        .filter(|e| e.event_type == appgen_crd::task::TaskEventType::Tool)
+        .map(|e| e.body.to_string())
+        .collect();
+    assert!(tools.iter().any(|t| t.contains("greeting.ts")), "{tools:?}");
+    // The session is saved for a follow-up.
+    assert!(
+        run.generation_dir()
+            .join("session/claude/transcript.jsonl")
+            .is_file()
+    );
+    assert_no_secret_in(&run);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_gate_is_repaired_in_a_second_round_of_the_same_session() {
+    let server = ScriptedAnthropic::start(Script::new([
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/greeting.ts", "content": BROKEN }),
+        ),
+        Turn::text("Added the greeting."),
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
+        ),
+        Turn::text("Fixed the type."),
+    ]))
+    .await
+    .unwrap();
+    let run = Run::new();
+    let ran = generate(&run, &server, agent());
+    let result = run.result();
+    assert_eq!(ran.code, Some(0), "{:?}", result.error);
+    // The repair round resumed the conversation and was shown the compiler's complaint.
+    let requests = server.main_requests();
+    let last = requests.last().unwrap().body.to_string();
+    assert!(
+        last.contains(PROMPT),
+        "the repair round did not resume the session"
+    );
+    assert!(
+        last.contains("greeting"),
+        "the repair prompt does not carry the gate's output"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_gate_failing_the_same_way_twice_ends_in_a_repair_loop() {
+    let server = ScriptedAnthropic::start(Script::new([
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/greeting.ts", "content": BROKEN }),
+        ),
+        Turn::text("Added the greeting."),
+        Turn::text("I believe it is fine as it is."),
+    ]))
+    .await
+    .unwrap();
+    let run = Run::new();
+    let ran = generate(&run, &server, agent());
+    let (reason, message) = failed(&run, &ran);
+    assert_eq!(reason, "RepairLoop", "{message}");
+    assert!(message.contains("typecheck"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spending_the_budget_ends_the_run_with_that_reason() {
+    let server = ScriptedAnthropic::start(
+        Script::new([
+            Turn::tool_use("Write", json!({ "file_path": "a.txt", "content": "a" })),
+            Turn::text("done"),
+        ])
+        .with_usage(Usage {
+            input_tokens: 10,
+            output_tokens: 100_000,
+        }),
+    )
+    .await
+    .unwrap();
+    let run = Run::new();
+    let ran = generate(
+        &run,
+        &server,
+        AgentSpec {
+            max_budget_usd: Some(0.05),
+            ..agent()
+        },
+    );
+    let (reason, message) = failed(&run, &ran);
+    assert_eq!(reason, "BudgetExceeded", "{message}");
+    assert!(run.result().usage.unwrap().cost_usd > 0.05);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_model_is_tried_again_and_a_broken_one_ends_model_unavailable() {
+    // 529 once (the CLI retries by itself), then a working run.
+    let server = ScriptedAnthropic::start(Script::new([
+        Turn::status(529, "overloaded_error"),
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
+        ),
+        Turn::text("done"),
+    ]))
+    .await
+    .unwrap();
+    let run = Run::new();
+    let ran = generate(&run, &server, agent());
+    assert_eq!(ran.code, Some(0), "{:?}", run.result().error);
+
+    // 500 on every request: the CLI's retries and appgen's run out.
+    let server = ScriptedAnthropic::start(Script::new((0..40).map(|_| Turn::status(500, "api_error"))))
+        .await
+        .unwrap();
+    let run = Run::new();
+    let ran = generate(&run, &server, agent());
+    let (reason, message) = failed(&run, &ran);
+    assert_eq!(reason, "ModelUnavailable", "{message}");
+    assert!(run.result().verification.is_empty(), "no gate ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_never_ends_is_stopped_at_the_deadline() {
+    let server = ScriptedAnthropic::start(Script::new([Turn::Hang])).await.unwrap();
+    let run = Run::new();
+    let mut spec = spec(PROMPT);
+    spec.agent = Some(agent());
+    // The agent gets the timeout less a margin for the gates: 40 s - 30 s.
+    spec.timeout_seconds = Some(40);
+    run.write_input(spec);
+    let started = std::time::Instant::now();
+    let base_url = server.base_url();
+    let ran = run.generate(
+        &run.input_uri(),
+        &[
+            ("APPGEN_AGENT", "claude-code"),
+            ("ANTHROPIC_BASE_URL", base_url.as_str()),
+            ("ANTHROPIC_API_KEY", SECRET),
+        ],
+    );
+    let (reason, _) = failed(&run, &ran);
+    assert_eq!(reason, "DeadlineExceeded");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{:?}",
+        started.elapsed()
+    );
+}
