@@ -13,6 +13,7 @@ use appgen_controller::{Clock, ControllerConfig, Metrics};
 use clap::ValueEnum;
 
 use crate::Error;
+use crate::generate::Agent;
 
 /// Where generator tasks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,6 +48,10 @@ pub struct ControllerArgs {
     /// Open files a process task may hold (`ulimit -n`).
     #[arg(long)]
     pub task_open_files: Option<u64>,
+    /// The agent for Generations whose spec names none [default: claude-code when
+    /// ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL is set and `claude` is found, else scaffold].
+    #[arg(long, value_enum, env = "APPGEN_AGENT")]
+    pub agent: Option<Agent>,
     /// pnpm's package store for process tasks, shared so installs after the first need no network
     /// [default: `pnpm-store` in the data directory].
     #[arg(long, env = "APPGEN_PNPM_STORE")]
@@ -61,6 +66,60 @@ pub struct ControllerArgs {
     /// The first wait before a retry, in seconds; it doubles per retry.
     #[arg(long, default_value_t = 5, hide = true)]
     pub backoff_seconds: u64,
+}
+
+/// The environment that configures the model for the claude-code agent.
+const MODEL_ENV: &[&str] = &[
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "ANTHROPIC_MODEL",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLAUDE_CODE_MAX_RETRIES",
+    "APPGEN_CLAUDE",
+];
+
+/// The PATH tasks search for `claude`.
+fn config_path() -> String {
+    std::env::var("PATH").unwrap_or_default()
+}
+
+/// The agent to use, and a log line saying which and why.
+fn choose_agent(asked: Option<Agent>, env: impl Fn(&str) -> Option<String>, path: &str) -> Agent {
+    if let Some(agent) = asked {
+        tracing::info!(agent = agent.as_str(), "agent chosen by --agent");
+        return agent;
+    }
+    let credentials = ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]
+        .into_iter()
+        .find(|name| env(name).is_some_and(|v| !v.is_empty()));
+    let program = env("APPGEN_CLAUDE").unwrap_or_else(|| "claude".to_owned());
+    let found = program.contains('/') && Path::new(&program).is_file()
+        || std::env::split_paths(path).any(|dir| dir.join(&program).is_file());
+    match (credentials, found) {
+        (Some(name), true) => {
+            tracing::info!(
+                agent = "claude-code",
+                "agent: claude-code ({name} is set and {program} is found)"
+            );
+            Agent::ClaudeCode
+        }
+        (Some(name), false) => {
+            tracing::info!(
+                agent = "scaffold",
+                "agent: scaffold ({name} is set, but {program} is not on PATH)"
+            );
+            Agent::Scaffold
+        }
+        (None, _) => {
+            tracing::info!(
+                agent = "scaffold",
+                "agent: scaffold (no ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL for claude-code)"
+            );
+            Agent::Scaffold
+        }
+    }
 }
 
 /// Everything the controller needs, built from the flags and a data directory.
@@ -101,6 +160,15 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
             config
                 .env
                 .push(("APPGEN_PNPM_STORE".to_owned(), store.display().to_string()));
+            let agent = choose_agent(args.agent, |name| std::env::var(name).ok(), &config_path());
+            config
+                .env
+                .push(("APPGEN_AGENT".to_owned(), agent.as_str().to_owned()));
+            // Only the model's credentials and switches reach tasks; the generator hands them to
+            // the CLI alone, never to the app it checks.
+            config
+                .env
+                .extend(std::env::vars().filter(|(name, _)| MODEL_ENV.contains(&name.as_str())));
             Arc::new(ProcessBackend::new(config))
         }
         BackendKind::Simulated => {
@@ -160,4 +228,34 @@ pub async fn run(
     )
     .await;
     tracing::info!("controller stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claude_code_is_the_default_only_with_credentials_and_the_cli() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("claude"), "").unwrap();
+        let path = dir.path().display().to_string();
+        let with = |name: &'static str| move |n: &str| (n == name).then(|| "x".to_owned());
+        assert_eq!(
+            choose_agent(None, with("ANTHROPIC_API_KEY"), &path),
+            Agent::ClaudeCode
+        );
+        assert_eq!(
+            choose_agent(None, with("ANTHROPIC_BASE_URL"), &path),
+            Agent::ClaudeCode
+        );
+        assert_eq!(
+            choose_agent(None, with("ANTHROPIC_API_KEY"), "/nowhere"),
+            Agent::Scaffold
+        );
+        assert_eq!(choose_agent(None, |_| None, &path), Agent::Scaffold);
+        assert_eq!(
+            choose_agent(Some(Agent::Scaffold), with("ANTHROPIC_API_KEY"), &path),
+            Agent::Scaffold
+        );
+    }
 }

@@ -38,6 +38,15 @@ pub enum Agent {
     ClaudeCode,
 }
 
+impl Agent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::Scaffold => "scaffold",
+            Agent::ClaudeCode => "claude-code",
+        }
+    }
+}
+
 /// Names of environment variables whose values are credentials, which are redacted wherever they
 /// could be written down.
 fn is_secret_name(name: &str) -> bool {

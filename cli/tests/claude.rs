@@ -252,3 +252,74 @@ async fn a_run_that_never_ends_is_stopped_at_the_deadline() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_picks_claude_code_when_it_has_credentials_and_keeps_the_key_out_of_everything() {
+    use appgen_crd::{Generation, GenerationSpec, Phase};
+    use kube::api::{Api, PostParams};
+
+    let server = ScriptedAnthropic::start(Script::new([
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
+        ),
+        Turn::text("Added the greeting."),
+    ]))
+    .await
+    .unwrap();
+    let base_url = server.base_url();
+    let store = common::pnpm_store().display().to_string();
+    let serve = common::Server::start_with_env(
+        &["--pnpm-store", &store],
+        &[
+            ("ANTHROPIC_BASE_URL", base_url.as_str()),
+            ("ANTHROPIC_API_KEY", SECRET),
+        ],
+    );
+    assert!(serve.log().contains("agent: claude-code"), "{}", serve.log());
+
+    let api: Api<Generation> = Api::namespaced(serve.client().await, "default");
+    let generation = Generation::new("greeter", GenerationSpec::from_prompt(PROMPT));
+    api.create(&PostParams::default(), &generation).await.unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        let status = api.get("greeter").await.unwrap().status.unwrap_or_default();
+        if matches!(status.phase, Some(Phase::Delivered | Phase::Failed)) {
+            break status;
+        }
+        assert!(started.elapsed().as_secs() < 300, "{status:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    };
+    assert_eq!(status.phase, Some(Phase::Delivered), "{status:#?}");
+    assert!(
+        status
+            .usage
+            .as_ref()
+            .is_some_and(|u| u.cost_usd > 0.0 && u.turns > 0)
+    );
+    assert!(
+        !server.main_requests().is_empty(),
+        "the CLI talked to the scripted endpoint"
+    );
+
+    // The key is nowhere a person or another program could read it.
+    let everything = format!(
+        "{}{}{}",
+        serve.log(),
+        common::ok(serve.kubectl(&["get", "gen", "greeter", "-o", "yaml"])),
+        common::ok(serve.kubectl(&["get", "events", "-o", "yaml"])),
+    );
+    assert!(!everything.contains(SECRET), "the API key leaked");
+    let mut pending = vec![serve.data_dir().join("artifacts")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                assert!(!text.contains(SECRET), "the API key is in {}", path.display());
+            }
+        }
+    }
+}

@@ -20,6 +20,7 @@ pub struct Server {
     pub token: String,
     pub kubeconfig: PathBuf,
     extra_args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Server {
@@ -37,6 +38,11 @@ impl Server {
 
     /// `appgen serve` as users run it, controller included, with extra flags.
     pub fn start_with_controller(extra_args: &[&str]) -> Server {
+        Self::start_with_env(extra_args, &[])
+    }
+
+    /// `appgen serve` with the controller, extra flags and extra environment.
+    pub fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut server = Server {
             child: None,
@@ -45,6 +51,10 @@ impl Server {
             token: String::new(),
             kubeconfig: PathBuf::new(),
             extra_args: extra_args.iter().map(|s| (*s).to_owned()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         };
         server.spawn();
         server.token = std::fs::read_to_string(server.data_dir().join("admin-token"))
@@ -82,6 +92,7 @@ impl Server {
             .args(["serve", "--listen", &self.address, "--data-dir"])
             .arg(self.data_dir())
             .args(&self.extra_args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)
