@@ -34,6 +34,7 @@ fn run_once(store: &Path) -> Measured {
         spec: serde_json::from_value::<GenerationSpec>(serde_json::json!({ "prompt": TODO, "app": "todo" }))
             .unwrap(),
         artifacts: format!("file://{}/", generation.display()),
+        parent_uid: None,
     };
     std::fs::write(generation.join("input.json"), serde_json::to_vec(&input).unwrap()).unwrap();
     let started = Instant::now();

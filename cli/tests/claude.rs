@@ -50,7 +50,7 @@ fn failed(run: &Run, ran: &Ran) -> (String, String) {
 
 /// No artifact the run wrote holds the API key.
 fn assert_no_secret_in(run: &Run) {
-    let mut pending = vec![run.dir.path().join("store")];
+    let mut pending = vec![run.store()];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -250,6 +250,60 @@ async fn a_run_that_never_ends_is_stopped_at_the_deadline() {
         started.elapsed() < std::time::Duration::from_secs(60),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_continues_the_parents_source_and_conversation() {
+    let server = ScriptedAnthropic::start(Script::new([
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
+        ),
+        Turn::text("Added the greeting."),
+        Turn::tool_use(
+            "Write",
+            json!({ "file_path": "src/shared/farewell.ts", "content": "export const farewell = 'bye';\n" }),
+        ),
+        Turn::text("Added the farewell."),
+    ]))
+    .await
+    .unwrap();
+    let parent = Run::new();
+    let ran = generate(&parent, &server, agent());
+    assert_eq!(ran.code, Some(0), "{:?}", parent.result().error);
+
+    let child = parent.follow_up("todo-2", "1c2d3e4f-child");
+    let mut spec = spec("Also say goodbye.");
+    spec.parent = Some("todo".into());
+    spec.agent = Some(agent());
+    child.write_input(spec);
+    let base_url = server.base_url();
+    let ran = child.generate(
+        &child.input_uri(),
+        &[
+            ("APPGEN_AGENT", "claude-code"),
+            ("ANTHROPIC_BASE_URL", base_url.as_str()),
+            ("ANTHROPIC_API_KEY", SECRET),
+        ],
+    );
+    assert_eq!(ran.code, Some(0), "{:?}\n{}", child.result().error, ran.stderr);
+    // The parent's file came along, and the model saw the parent's conversation.
+    let app = child.workspace().join("app");
+    assert_eq!(
+        std::fs::read_to_string(app.join("src/shared/greeting.ts")).unwrap(),
+        FIXED
+    );
+    assert!(app.join("src/shared/farewell.ts").is_file());
+    let first_of_child = server
+        .main_requests()
+        .into_iter()
+        .map(|r| r.body.to_string())
+        .find(|body| body.contains("Also say goodbye."))
+        .expect("the follow-up's prompt reached the model");
+    assert!(
+        first_of_child.contains(PROMPT),
+        "the parent's conversation was not resumed"
     );
 }
 

@@ -91,6 +91,9 @@ pub struct Observed<'a> {
     /// The newest progress step in the current attempt's event log.
     pub step: Option<&'a str>,
     pub slot: Slot,
+    /// Why `spec.parent` cannot be continued (missing, not Delivered, another app), when it
+    /// cannot; looked at only before an attempt starts.
+    pub parent_refused: Option<&'a str>,
 }
 
 /// What to do to the world besides writing status.
@@ -152,6 +155,34 @@ pub fn wants_slot(generation: &Generation, now: jiff::Timestamp, policy: &Policy
 /// The key of the task of an attempt of this Generation.
 pub fn task_key(generation: &Generation, attempt: u32) -> TaskKey {
     TaskKey::new(generation.metadata.uid.as_deref().unwrap_or_default(), attempt)
+}
+
+/// The reason of a Generation whose `spec.parent` cannot be continued.
+pub const INVALID_PARENT: &str = "InvalidParent";
+
+/// Why a Generation cannot continue `parent`, or None when it can: the parent must exist (the
+/// caller looks it up in the same namespace), be Delivered, and build the same app.
+pub fn parent_refusal(generation: &Generation, parent: Option<&Generation>) -> Option<String> {
+    let name = generation.spec.parent.as_deref()?;
+    let Some(parent) = parent else {
+        return Some(format!(
+            "spec.parent {name:?} does not exist in this namespace; name a Delivered generation of the same app"
+        ));
+    };
+    let delivered = parent.status.as_ref().and_then(|s| s.phase) == Some(Phase::Delivered);
+    if !delivered {
+        return Some(format!(
+            "spec.parent {name:?} is not Delivered; continue from a generation that was"
+        ));
+    }
+    let parent_app = parent.spec.app.as_deref().or(parent.metadata.name.as_deref());
+    match generation.spec.app.as_deref() {
+        Some(app) if Some(app) != parent_app => Some(format!(
+            "spec.parent {name:?} builds app {:?}, not {app:?}; a follow-up continues the same app",
+            parent_app.unwrap_or_default()
+        )),
+        _ => None,
+    }
 }
 
 /// Decides the next step. Pure: the same inputs always give the same plan.
@@ -229,9 +260,13 @@ impl Draft<'_> {
                 &format!("the generation did not finish within its {timeout}s timeout (spec.timeoutSeconds)"),
             );
         }
-        match active {
-            Some(attempt) => self.attempt_in_progress(attempt, observed),
-            None => self.between_attempts(observed.slot),
+        match (active, observed.parent_refused) {
+            (Some(attempt), _) => self.attempt_in_progress(attempt, observed),
+            (None, Some(why)) if self.status.attempts.is_empty() => {
+                self.finish(Phase::Failed, INVALID_PARENT, why);
+                (Action::None, None)
+            }
+            (None, _) => self.between_attempts(observed.slot),
         }
     }
 

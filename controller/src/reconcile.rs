@@ -361,11 +361,19 @@ async fn pass(generation: &Generation, api: &Api<Generation>, context: &Context)
         _ => None,
     };
     let slot = context.slot_for(generation);
+    // A follow-up's parent matters only before its first attempt.
+    let parent_refused = match (&generation.spec.parent, generation.status.as_ref()) {
+        (Some(_), status) if status.is_none_or(|s| s.attempts.is_empty()) => {
+            plan::parent_refusal(generation, parent(api, generation).await?.as_ref())
+        }
+        _ => None,
+    };
     let observed = Observed {
         task: task.as_ref(),
         result: result.as_ref(),
         step: step.as_deref(),
         slot,
+        parent_refused: parent_refused.as_deref(),
     };
     let plan = plan::plan(generation, &observed, context.now(), &context.config.policy);
 
@@ -387,7 +395,7 @@ async fn pass(generation: &Generation, api: &Api<Generation>, context: &Context)
     let launched = matches!(plan.action, Action::Launch { .. });
     match &plan.action {
         Action::None => {}
-        Action::Launch { attempt } => launch(context, generation, &layout, *attempt).await?,
+        Action::Launch { attempt } => launch(context, api, generation, &layout, *attempt).await?,
         Action::Stop { key } => context.backend.stop(key).await?,
         Action::Delete => {
             api.delete(&generation.name_any(), &DeleteParams::default())
@@ -448,8 +456,17 @@ async fn latest_step(context: &Context, layout: &Layout, attempt: u32) -> Result
     Ok(events.iter().rev().find_map(|e| e.step().map(str::to_owned)))
 }
 
+/// The Generation that `spec.parent` names, in the same namespace, if it exists.
+async fn parent(api: &Api<Generation>, generation: &Generation) -> Result<Option<Generation>, Error> {
+    match &generation.spec.parent {
+        Some(name) => Ok(api.get_opt(name).await?),
+        None => Ok(None),
+    }
+}
+
 async fn launch(
     context: &Context,
+    api: &Api<Generation>,
     generation: &Generation,
     layout: &Layout,
     attempt: u32,
@@ -469,6 +486,7 @@ async fn launch(
             .unwrap_or(1),
         spec: generation.spec.clone(),
         artifacts: context.store.uri(layout.prefix()),
+        parent_uid: parent(api, generation).await?.and_then(|p| p.metadata.uid),
     };
     let bytes = serde_json::to_vec_pretty(&input).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
     context.store.put(&layout.input(), Bytes::from(bytes)).await?;

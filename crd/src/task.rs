@@ -21,6 +21,10 @@ pub struct TaskInput {
     pub spec: GenerationSpec,
     /// Where this Generation's artifacts live, e.g. `file:///var/lib/appgen/artifacts/generations/default/todo/<uid>/`.
     pub artifacts: String,
+    /// The uid of `spec.parent` (same namespace), whose saved source and session a follow-up
+    /// continues from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_uid: Option<String>,
 }
 
 /// What a generator task achieved. A task that exits without writing one has failed.

@@ -23,6 +23,8 @@ pub enum Error {
     PromptTooLong { limit: usize },
     #[error("{message}")]
     Agent { message: String },
+    #[error("the parent's saved work cannot be restored: {0}")]
+    Parent(#[from] crate::claude::session::SessionError),
     #[error("the blueprint cannot be used: {0}")]
     Blueprint(#[from] BlueprintError),
     #[error(transparent)]

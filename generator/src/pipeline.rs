@@ -241,14 +241,25 @@ impl Run<'_> {
                 }
             }
             AgentName::ClaudeCode => {
-                let job = claude::agent::Job {
-                    prompt: &input.spec.prompt,
-                    agent: input.spec.agent.as_ref(),
-                    uid: &input.uid,
-                    attempt: input.attempt,
-                    workspace: &self.settings.workspace,
-                    deadline: self.deadline(&input),
-                };
+                let mut job = claude::agent::Job::new(
+                    &input.spec.prompt,
+                    input.spec.agent.as_ref(),
+                    &input.uid,
+                    input.attempt,
+                    &self.settings.workspace,
+                    self.deadline(&input),
+                );
+                if let (Some(parent), Some(uid)) = (&input.spec.parent, &input.parent_uid) {
+                    let session = Layout::new(&input.namespace, parent, uid).at("agent")?.session();
+                    job.continue_from(&self.store, &session, &app_dir)
+                        .await
+                        .at("agent")?;
+                    self.log
+                        .log(format!(
+                            "continuing {parent}: its source, and its session when it saved one"
+                        ))
+                        .await;
+                }
                 let (outcome, usage) = claude::agent::build(
                     &self.settings.claude,
                     &self.settings.tools,

@@ -12,9 +12,13 @@ use super::{APPGEN, pnpm_store};
 
 pub const UID: &str = "0b6f2c1e-uid";
 
-/// One generator run in its own store and workspace.
+/// One generator run in its own workspace, and its own store unless it follows up another run.
 pub struct Run {
     pub dir: tempfile::TempDir,
+    store: PathBuf,
+    name: String,
+    uid: String,
+    parent_uid: Option<String>,
 }
 
 pub struct Ran {
@@ -24,13 +28,30 @@ pub struct Ran {
 
 impl Run {
     pub fn new() -> Run {
+        let dir = tempfile::tempdir().unwrap();
+        Run {
+            store: dir.path().join("store"),
+            dir,
+            name: "todo".into(),
+            uid: UID.into(),
+            parent_uid: None,
+        }
+    }
+
+    /// A run of Generation `name` that continues this one (its input names this run's uid as
+    /// the parent's), in the same store.
+    pub fn follow_up(&self, name: &str, uid: &str) -> Run {
         Run {
             dir: tempfile::tempdir().unwrap(),
+            store: self.store.clone(),
+            name: name.into(),
+            uid: uid.into(),
+            parent_uid: Some(self.uid.clone()),
         }
     }
 
     pub fn store(&self) -> PathBuf {
-        self.dir.path().join("store")
+        self.store.clone()
     }
 
     pub fn workspace(&self) -> PathBuf {
@@ -38,7 +59,10 @@ impl Run {
     }
 
     pub fn generation_dir(&self) -> PathBuf {
-        self.store().join("generations/default/todo").join(UID)
+        self.store()
+            .join("generations/default")
+            .join(&self.name)
+            .join(&self.uid)
     }
 
     pub fn input_uri(&self) -> String {
@@ -48,12 +72,13 @@ impl Run {
     pub fn write_input(&self, spec: GenerationSpec) {
         let input = TaskInput {
             namespace: "default".into(),
-            name: "todo".into(),
-            uid: UID.into(),
+            name: self.name.clone(),
+            uid: self.uid.clone(),
             attempt: 1,
             observed_generation: 1,
             spec,
             artifacts: format!("file://{}/", self.generation_dir().display()),
+            parent_uid: self.parent_uid.clone(),
         };
         std::fs::create_dir_all(self.generation_dir()).unwrap();
         std::fs::write(
@@ -68,7 +93,7 @@ impl Run {
             .args(["generate", "--input", input_uri, "--workspace"])
             .arg(self.workspace())
             .env("APPGEN_PNPM_STORE", pnpm_store())
-            .env("APPGEN_TASK_KEY", format!("{UID}-1"))
+            .env("APPGEN_TASK_KEY", format!("{}-1", self.uid))
             .envs(extra_env.iter().copied())
             .output()
             .unwrap();

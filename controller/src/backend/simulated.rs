@@ -577,6 +577,7 @@ mod tests {
             observed_generation: 1,
             spec,
             artifacts: store.uri(layout.prefix()),
+            parent_uid: None,
         };
         store
             .put(&layout.input(), serde_json::to_vec(&input).unwrap().into())

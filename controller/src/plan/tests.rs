@@ -27,6 +27,7 @@ fn plan_at(
         result,
         step: None,
         slot,
+        parent_refused: None,
     };
     plan(g, &observed, at(now), &policy())
 }
@@ -90,6 +91,7 @@ fn a_launched_task_that_runs_makes_the_generation_running_with_its_step() {
         result: None,
         step: Some("agent"),
         slot: Slot::Granted,
+        parent_refused: None,
     };
     let p = plan(&g, &observed, at(6), &policy());
     assert_eq!(p.status.phase, Some(Phase::Running));
@@ -162,6 +164,7 @@ fn a_delivered_archive_is_published_at_the_download_address_when_there_is_one() 
         result: Some(&delivered_result()),
         step: None,
         slot: Slot::Granted,
+        parent_refused: None,
     };
     let p = plan(&g, &observed, at(101), &policy);
     let outputs = p.status.outputs.expect("outputs");
@@ -468,4 +471,43 @@ fn slots_are_held_from_the_recorded_intent_until_the_attempt_ends() {
         "not during the backoff"
     );
     assert!(wants_slot(&backing_off, at(1000), &policy()));
+}
+
+#[test]
+fn a_follow_up_whose_parent_cannot_be_continued_fails_before_any_attempt() {
+    let parent = |app: &str, phase| {
+        generation()
+            .with_spec(|s| s.app = Some(app.into()))
+            .with_status(|s| s.phase = Some(phase))
+    };
+    let child = generation().with_spec(|s| s.parent = Some("todo-v1".into()));
+    assert_eq!(
+        parent_refusal(&generation(), None),
+        None,
+        "no parent, nothing to refuse"
+    );
+    assert_eq!(
+        parent_refusal(&child, Some(&parent("todo", Phase::Delivered))),
+        None
+    );
+    for (found, says) in [
+        (None, "does not exist"),
+        (Some(parent("todo", Phase::Failed)), "is not Delivered"),
+        (Some(parent("crm", Phase::Delivered)), "not \"todo\""),
+    ] {
+        let why = parent_refusal(&child, found.as_ref()).expect("refused");
+        assert!(why.contains(says), "{why}");
+        let observed = Observed {
+            task: None,
+            result: None,
+            step: None,
+            slot: Slot::Granted,
+            parent_refused: Some(&why),
+        };
+        let p = plan(&child, &observed, at(0), &policy());
+        assert_eq!(p.status.phase, Some(Phase::Failed));
+        assert_eq!(condition(&p, "Delivered"), ("False", INVALID_PARENT));
+        assert_eq!(p.action, Action::None);
+        assert!(p.status.attempts.is_empty(), "nothing was launched");
+    }
 }

@@ -68,10 +68,47 @@ impl ClaudeConfig {
 pub(crate) struct Job<'a> {
     pub prompt: &'a str,
     pub agent: Option<&'a AgentSpec>,
-    pub uid: &'a str,
-    pub attempt: u32,
+    /// The session to start, or to continue when `continues` is set (a follow-up).
+    pub session_id: String,
+    pub continues: bool,
     pub workspace: &'a Path,
     pub deadline: Instant,
+}
+
+impl<'a> Job<'a> {
+    /// A job with a session of its own, named after the Generation's uid and attempt.
+    pub(crate) fn new(
+        prompt: &'a str,
+        agent: Option<&'a AgentSpec>,
+        uid: &str,
+        attempt: u32,
+        workspace: &'a Path,
+        deadline: Instant,
+    ) -> Self {
+        Job {
+            prompt,
+            agent,
+            session_id: invocation::session_id(uid, attempt),
+            continues: false,
+            workspace,
+            deadline,
+        }
+    }
+
+    /// Puts a parent's saved source into `app_dir` and continues its session, when it saved one.
+    pub(crate) async fn continue_from(
+        &mut self,
+        store: &std::sync::Arc<dyn appgen_artifacts::ArtifactStore>,
+        parent_session: &str,
+        app_dir: &Path,
+    ) -> Result<(), session::SessionError> {
+        let config_dir = invocation::config_dir(&invocation::home_under(self.workspace));
+        if let Some(id) = session::restore(store, parent_session, &config_dir, app_dir).await? {
+            self.session_id = id;
+            self.continues = true;
+        }
+        Ok(())
+    }
 }
 
 /// Why the agent did not deliver.
@@ -100,7 +137,7 @@ pub(crate) async fn build(
     let settings = ClaudeSettings {
         program: config.program.clone(),
         model: job.agent.and_then(|a| a.model.clone()),
-        session_id: invocation::session_id(job.uid, job.attempt),
+        session_id: job.session_id.clone(),
         permissions: Permissions::choose(config.as_root, config.in_sandbox),
         credentials: config.credentials.clone(),
         path: tools.path.clone(),
@@ -108,7 +145,7 @@ pub(crate) async fn build(
     };
     let mut history = History::default();
     let mut prompt = job.prompt.to_owned();
-    let mut resume = false;
+    let mut resume = job.continues;
     let mut round_number = 0u32;
     let outcome = loop {
         round_number += 1;
@@ -219,6 +256,5 @@ pub(crate) async fn save_session(
     app_dir: &Path,
 ) -> Result<(), session::SessionError> {
     let config_dir = invocation::config_dir(&invocation::home_under(job.workspace));
-    let id = invocation::session_id(job.uid, job.attempt);
-    session::save(store, prefix, &config_dir, app_dir, &id).await
+    session::save(store, prefix, &config_dir, app_dir, &job.session_id).await
 }

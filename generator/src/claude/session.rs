@@ -21,7 +21,7 @@ pub(crate) const SOURCE: &str = "source.tar.gz";
 const MAX_PROJECT_NAME: usize = 200;
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SessionError {
+pub enum SessionError {
     #[error("could not read or write the agent's session at {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("the saved session's id {0:?} is not a session id")]
@@ -90,8 +90,6 @@ pub(crate) async fn save(
     Ok(())
 }
 
-// Follow-ups (`spec.parent`) will call this; until they are wired only the tests do.
-#[allow(dead_code)]
 /// Restores what [`save`] kept: the source into `app_dir`, the transcript where the CLI will look
 /// for it from `app_dir`. Returns the session id to resume, if a transcript was saved.
 pub(crate) async fn restore(
