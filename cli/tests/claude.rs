@@ -198,6 +198,29 @@ async fn spending_the_budget_ends_the_run_with_that_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn using_every_turn_ends_the_run_with_that_reason() {
+    let server = ScriptedAnthropic::start(Script::new([
+        Turn::tool_use("Write", json!({ "file_path": "a.txt", "content": "a" })),
+        Turn::tool_use("Write", json!({ "file_path": "b.txt", "content": "b" })),
+        Turn::text("done"),
+    ]))
+    .await
+    .unwrap();
+    let run = Run::new();
+    let ran = generate(
+        &run,
+        &server,
+        AgentSpec {
+            max_turns: Some(1),
+            ..agent()
+        },
+    );
+    let (reason, message) = failed(&run, &ran);
+    assert_eq!(reason, "TurnsExhausted", "{message}");
+    assert!(message.contains("maxTurns"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_model_is_tried_again_and_a_broken_one_ends_model_unavailable() {
     // 529 once (the CLI retries by itself), then a working run.
     let server = ScriptedAnthropic::start(Script::new([
