@@ -15,23 +15,39 @@ use serde_json::json;
 const SECRET: &str = "sk-ant-scripted-secret-0123456789";
 const PROMPT: &str = "A page that greets visitors.";
 
+/// A scripted endpoint playing `turns`.
+async fn scripted<const N: usize>(turns: [Turn; N]) -> ScriptedAnthropic {
+    ScriptedAnthropic::start(Script::new(turns)).await.unwrap()
+}
+
+/// The model writing a file through Claude Code's Write tool.
+fn write(path: &str, content: &str) -> Turn {
+    Turn::tool_use("Write", json!({ "file_path": path, "content": content }))
+}
+
+/// The environment that points `appgen generate` at `server` with the claude-code agent.
+fn model_env(server: &ScriptedAnthropic) -> Vec<(&'static str, String)> {
+    vec![
+        ("APPGEN_AGENT", "claude-code".to_owned()),
+        ("ANTHROPIC_BASE_URL", server.base_url()),
+        ("ANTHROPIC_API_KEY", SECRET.to_owned()),
+    ]
+}
+
+fn as_env<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 /// Runs `appgen generate` with the claude-code agent against `server`.
 fn generate(run: &Run, server: &ScriptedAnthropic, agent: AgentSpec) -> Ran {
     let mut spec = spec(PROMPT);
     spec.agent = Some(agent);
     run.write_input(spec);
-    let base_url = server.base_url();
-    run.generate(
-        &run.input_uri(),
-        &[
-            ("APPGEN_AGENT", "claude-code"),
-            ("APPGEN_AGENT_RETRY_SECONDS", "0"),
-            ("ANTHROPIC_BASE_URL", base_url.as_str()),
-            ("ANTHROPIC_API_KEY", SECRET),
-            // The CLI's own retries, kept short; appgen's come on top.
-            ("CLAUDE_CODE_MAX_RETRIES", "1"),
-        ],
-    )
+    let mut env = model_env(server);
+    // Retries kept short: appgen's own waits, and the CLI's, which come first.
+    env.push(("APPGEN_AGENT_RETRY_SECONDS", "0".to_owned()));
+    env.push(("CLAUDE_CODE_MAX_RETRIES", "1".to_owned()));
+    run.generate(&run.input_uri(), &as_env(&env))
 }
 
 fn agent() -> AgentSpec {
@@ -48,28 +64,25 @@ fn failed(run: &Run, ran: &Ran) -> (String, String) {
     (error.reason.unwrap_or_default(), error.message)
 }
 
-/// No artifact the run wrote holds the API key.
-fn assert_no_secret_in(run: &Run) {
-    let mut pending = vec![run.store()];
+/// No file under `root` holds the API key, compressed archives included.
+fn assert_no_secret_under(root: &std::path::Path) {
+    let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 pending.push(path);
-            } else {
-                let bytes = std::fs::read(&path).unwrap();
-                let text = if path.extension().is_some_and(|e| e == "gz") {
-                    let mut out = String::new();
-                    let _ = std::io::Read::read_to_string(
-                        &mut flate2::read::GzDecoder::new(bytes.as_slice()),
-                        &mut out,
-                    );
-                    out
-                } else {
-                    String::from_utf8_lossy(&bytes).into_owned()
-                };
-                assert!(!text.contains(SECRET), "the API key is in {}", path.display());
+                continue;
             }
+            let bytes = std::fs::read(&path).unwrap();
+            let mut text = String::from_utf8_lossy(&bytes).into_owned();
+            if path.extension().is_some_and(|e| e == "gz") {
+                let _ = std::io::Read::read_to_string(
+                    &mut flate2::read::GzDecoder::new(bytes.as_slice()),
+                    &mut text,
+                );
+            }
+            assert!(!text.contains(SECRET), "the API key is in {}", path.display());
         }
     }
 }
@@ -79,15 +92,11 @@ const FIXED: &str = "export const greeting: string = 'hello';\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_writes_a_working_change_is_delivered_with_its_usage() {
-    let server = ScriptedAnthropic::start(Script::new([
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
-        ),
+    let server = scripted([
+        write("src/shared/greeting.ts", FIXED),
         Turn::text("Added the greeting."),
-    ]))
-    .await
-    .unwrap();
+    ])
+    .await;
     let run = Run::new();
     let ran = generate(&run, &server, agent());
     let result: TaskResult = run.result();
@@ -114,25 +123,18 @@ async fn a_run_that_writes_a_working_change_is_delivered_with_its_usage() {
             .join("session/claude/transcript.jsonl")
             .is_file()
     );
-    assert_no_secret_in(&run);
+    assert_no_secret_under(&run.store());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_gate_is_repaired_in_a_second_round_of_the_same_session() {
-    let server = ScriptedAnthropic::start(Script::new([
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/greeting.ts", "content": BROKEN }),
-        ),
+    let server = scripted([
+        write("src/shared/greeting.ts", BROKEN),
         Turn::text("Added the greeting."),
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
-        ),
+        write("src/shared/greeting.ts", FIXED),
         Turn::text("Fixed the type."),
-    ]))
-    .await
-    .unwrap();
+    ])
+    .await;
     let run = Run::new();
     let ran = generate(&run, &server, agent());
     let result = run.result();
@@ -152,16 +154,12 @@ async fn a_failing_gate_is_repaired_in_a_second_round_of_the_same_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_gate_failing_the_same_way_twice_ends_in_a_repair_loop() {
-    let server = ScriptedAnthropic::start(Script::new([
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/greeting.ts", "content": BROKEN }),
-        ),
+    let server = scripted([
+        write("src/shared/greeting.ts", BROKEN),
         Turn::text("Added the greeting."),
         Turn::text("I believe it is fine as it is."),
-    ]))
-    .await
-    .unwrap();
+    ])
+    .await;
     let run = Run::new();
     let ran = generate(&run, &server, agent());
     let (reason, message) = failed(&run, &ran);
@@ -171,16 +169,12 @@ async fn the_same_gate_failing_the_same_way_twice_ends_in_a_repair_loop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spending_the_budget_ends_the_run_with_that_reason() {
-    let server = ScriptedAnthropic::start(
-        Script::new([
-            Turn::tool_use("Write", json!({ "file_path": "a.txt", "content": "a" })),
-            Turn::text("done"),
-        ])
-        .with_usage(Usage {
+    let server = ScriptedAnthropic::start(Script::new([write("a.txt", "a"), Turn::text("done")]).with_usage(
+        Usage {
             input_tokens: 10,
             output_tokens: 100_000,
-        }),
-    )
+        },
+    ))
     .await
     .unwrap();
     let run = Run::new();
@@ -199,13 +193,7 @@ async fn spending_the_budget_ends_the_run_with_that_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn using_every_turn_ends_the_run_with_that_reason() {
-    let server = ScriptedAnthropic::start(Script::new([
-        Turn::tool_use("Write", json!({ "file_path": "a.txt", "content": "a" })),
-        Turn::tool_use("Write", json!({ "file_path": "b.txt", "content": "b" })),
-        Turn::text("done"),
-    ]))
-    .await
-    .unwrap();
+    let server = scripted([write("a.txt", "a"), write("b.txt", "b"), Turn::text("done")]).await;
     let run = Run::new();
     let ran = generate(
         &run,
@@ -223,16 +211,12 @@ async fn using_every_turn_ends_the_run_with_that_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_model_is_tried_again_and_a_broken_one_ends_model_unavailable() {
     // 529 once (the CLI retries by itself), then a working run.
-    let server = ScriptedAnthropic::start(Script::new([
+    let server = scripted([
         Turn::status(529, "overloaded_error"),
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
-        ),
+        write("src/shared/greeting.ts", FIXED),
         Turn::text("done"),
-    ]))
-    .await
-    .unwrap();
+    ])
+    .await;
     let run = Run::new();
     let ran = generate(&run, &server, agent());
     assert_eq!(ran.code, Some(0), "{:?}", run.result().error);
@@ -250,7 +234,7 @@ async fn an_overloaded_model_is_tried_again_and_a_broken_one_ends_model_unavaila
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_that_never_ends_is_stopped_at_the_deadline() {
-    let server = ScriptedAnthropic::start(Script::new([Turn::Hang])).await.unwrap();
+    let server = scripted([Turn::Hang]).await;
     let run = Run::new();
     let mut spec = spec(PROMPT);
     spec.agent = Some(agent());
@@ -258,15 +242,8 @@ async fn a_run_that_never_ends_is_stopped_at_the_deadline() {
     spec.timeout_seconds = Some(40);
     run.write_input(spec);
     let started = std::time::Instant::now();
-    let base_url = server.base_url();
-    let ran = run.generate(
-        &run.input_uri(),
-        &[
-            ("APPGEN_AGENT", "claude-code"),
-            ("ANTHROPIC_BASE_URL", base_url.as_str()),
-            ("ANTHROPIC_API_KEY", SECRET),
-        ],
-    );
+    let env = model_env(&server);
+    let ran = run.generate(&run.input_uri(), &as_env(&env));
     let (reason, _) = failed(&run, &ran);
     assert_eq!(reason, "DeadlineExceeded");
     assert!(
@@ -278,20 +255,13 @@ async fn a_run_that_never_ends_is_stopped_at_the_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follow_up_continues_the_parents_source_and_conversation() {
-    let server = ScriptedAnthropic::start(Script::new([
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
-        ),
+    let server = scripted([
+        write("src/shared/greeting.ts", FIXED),
         Turn::text("Added the greeting."),
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/farewell.ts", "content": "export const farewell = 'bye';\n" }),
-        ),
+        write("src/shared/farewell.ts", "export const farewell = 'bye';\n"),
         Turn::text("Added the farewell."),
-    ]))
-    .await
-    .unwrap();
+    ])
+    .await;
     let parent = Run::new();
     let ran = generate(&parent, &server, agent());
     assert_eq!(ran.code, Some(0), "{:?}", parent.result().error);
@@ -301,15 +271,8 @@ async fn a_follow_up_continues_the_parents_source_and_conversation() {
     spec.parent = Some("todo".into());
     spec.agent = Some(agent());
     child.write_input(spec);
-    let base_url = server.base_url();
-    let ran = child.generate(
-        &child.input_uri(),
-        &[
-            ("APPGEN_AGENT", "claude-code"),
-            ("ANTHROPIC_BASE_URL", base_url.as_str()),
-            ("ANTHROPIC_API_KEY", SECRET),
-        ],
-    );
+    let env = model_env(&server);
+    let ran = child.generate(&child.input_uri(), &as_env(&env));
     assert_eq!(ran.code, Some(0), "{:?}\n{}", child.result().error, ran.stderr);
     // The parent's file came along, and the model saw the parent's conversation.
     let app = child.workspace().join("app");
@@ -335,15 +298,11 @@ async fn serve_picks_claude_code_when_it_has_credentials_and_keeps_the_key_out_o
     use appgen_crd::{Generation, GenerationSpec, Phase};
     use kube::api::{Api, PostParams};
 
-    let server = ScriptedAnthropic::start(Script::new([
-        Turn::tool_use(
-            "Write",
-            json!({ "file_path": "src/shared/greeting.ts", "content": FIXED }),
-        ),
+    let server = scripted([
+        write("src/shared/greeting.ts", FIXED),
         Turn::text("Added the greeting."),
-    ]))
-    .await
-    .unwrap();
+    ])
+    .await;
     let base_url = server.base_url();
     let store = common::pnpm_store().display().to_string();
     let serve = common::Server::start_with_env(
@@ -387,16 +346,5 @@ async fn serve_picks_claude_code_when_it_has_credentials_and_keeps_the_key_out_o
         common::ok(serve.kubectl(&["get", "events", "-o", "yaml"])),
     );
     assert!(!everything.contains(SECRET), "the API key leaked");
-    let mut pending = vec![serve.data_dir().join("artifacts")];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
-                assert!(!text.contains(SECRET), "the API key is in {}", path.display());
-            }
-        }
-    }
+    assert_no_secret_under(&serve.data_dir().join("artifacts"));
 }
