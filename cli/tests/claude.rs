@@ -127,6 +127,30 @@ async fn a_run_that_writes_a_working_change_is_delivered_with_its_usage() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asked_to_start_from_the_scaffold_the_model_builds_on_the_scaffolds_app() {
+    let server = scripted([Turn::text("The scaffold already does it.")]).await;
+    let run = Run::new();
+    let mut spec = spec("A todo app where tasks have a title and a done flag.");
+    spec.agent = Some(AgentSpec {
+        start_from: Some(appgen_crd::StartFrom::Scaffold),
+        ..agent()
+    });
+    run.write_input(spec);
+    let env = model_env(&server);
+    let ran = run.generate(&run.input_uri(), &as_env(&env));
+    let result = run.result();
+    assert_eq!(ran.code, Some(0), "{:?}", result.error);
+    assert_eq!(result.blueprint.unwrap().entities[0].name, "Task");
+    // The smoke gate looked for the scaffold's entities on the home page.
+    assert!(
+        result
+            .verification
+            .iter()
+            .any(|g| g.message.as_deref().is_some_and(|m| m.contains("Tasks")))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_gate_is_repaired_in_a_second_round_of_the_same_session() {
     let server = scripted([
         write("src/shared/greeting.ts", BROKEN),
