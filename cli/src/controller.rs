@@ -14,6 +14,7 @@ use clap::ValueEnum;
 
 use crate::Error;
 use crate::generate::Agent;
+use appgen_crd::AgentName;
 
 /// Where generator tasks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -88,7 +89,7 @@ fn config_path() -> String {
 /// The agent to use, and a log line saying which and why.
 fn choose_agent(asked: Option<Agent>, env: impl Fn(&str) -> Option<String>, path: &str) -> Agent {
     if let Some(agent) = asked {
-        tracing::info!(agent = agent.as_str(), "agent chosen by --agent");
+        tracing::info!(agent = AgentName::from(agent).as_str(), "agent chosen by --agent");
         return agent;
     }
     let credentials = ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]
@@ -161,9 +162,10 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
                 .env
                 .push(("APPGEN_PNPM_STORE".to_owned(), store.display().to_string()));
             let agent = choose_agent(args.agent, |name| std::env::var(name).ok(), &config_path());
-            config
-                .env
-                .push(("APPGEN_AGENT".to_owned(), agent.as_str().to_owned()));
+            config.env.push((
+                "APPGEN_AGENT".to_owned(),
+                AgentName::from(agent).as_str().to_owned(),
+            ));
             // Only the model's credentials and switches reach tasks; the generator hands them to
             // the CLI alone, never to the app it checks.
             config

@@ -38,11 +38,11 @@ pub enum Agent {
     ClaudeCode,
 }
 
-impl Agent {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Agent::Scaffold => "scaffold",
-            Agent::ClaudeCode => "claude-code",
+impl From<Agent> for AgentName {
+    fn from(agent: Agent) -> Self {
+        match agent {
+            Agent::Scaffold => AgentName::Scaffold,
+            Agent::ClaudeCode => AgentName::ClaudeCode,
         }
     }
 }
@@ -77,10 +77,7 @@ pub fn run(args: GenerateArgs) -> ExitCode {
         .map(|s| std::time::Duration::from_secs(*s))
         .collect();
     let settings = Settings {
-        default_agent: match args.agent {
-            Agent::Scaffold => AgentName::Scaffold,
-            Agent::ClaudeCode => AgentName::ClaudeCode,
-        },
+        default_agent: args.agent.into(),
         claude,
         workspace,
         tools: Tools {

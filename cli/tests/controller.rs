@@ -33,17 +33,10 @@ fn generation(name: &str, prompt: &str, retries: i32) -> Generation {
     Generation::new(
         name,
         GenerationSpec {
-            prompt: prompt.into(),
             app: Some("todo".into()),
-            parent: None,
-            agent: None,
-            template: "react-vite-express".into(),
-            blueprint: None,
-            delivery: None,
             timeout_seconds: Some(600),
             retries: Some(retries),
-            cancel: None,
-            ttl_seconds_after_finished: None,
+            ..GenerationSpec::from_prompt(prompt)
         },
     )
 }

@@ -375,18 +375,7 @@ fn blueprint(entities: Vec<Entity>) -> Blueprint {
 fn entity(name: &str, fields: &[&str]) -> Entity {
     Entity {
         name: name.into(),
-        fields: fields
-            .iter()
-            .map(|f| Field {
-                name: (*f).into(),
-                field_type: FieldType::Text,
-                required: false,
-                values: vec![],
-                references: None,
-                min: None,
-                max: None,
-            })
-            .collect(),
+        fields: fields.iter().map(|f| Field::new(*f, FieldType::Text)).collect(),
     }
 }
 

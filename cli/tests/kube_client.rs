@@ -29,24 +29,8 @@ const NS: &str = "default";
 /// The longest any single wait may take; every wait is bounded so nothing can hang.
 const WAIT: Duration = Duration::from_secs(15);
 
-fn spec(prompt: &str) -> GenerationSpec {
-    GenerationSpec {
-        prompt: prompt.to_owned(),
-        app: None,
-        parent: None,
-        agent: None,
-        template: appgen_crd::DEFAULT_TEMPLATE.to_owned(),
-        blueprint: None,
-        delivery: None,
-        timeout_seconds: None,
-        retries: None,
-        cancel: None,
-        ttl_seconds_after_finished: None,
-    }
-}
-
 fn generation(name: &str, prompt: &str) -> Generation {
-    Generation::new(name, spec(prompt))
+    Generation::new(name, GenerationSpec::from_prompt(prompt))
 }
 
 fn labelled(name: &str, labels: &[(&str, &str)]) -> Generation {

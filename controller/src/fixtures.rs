@@ -22,17 +22,10 @@ pub fn generation() -> Generation {
     let mut g = Generation::new(
         "todo",
         GenerationSpec {
-            prompt: "A todo app".into(),
             app: Some("todo".into()),
-            parent: None,
-            agent: None,
-            template: "react-vite-express".into(),
-            blueprint: None,
-            delivery: None,
             timeout_seconds: Some(600),
             retries: Some(1),
-            cancel: None,
-            ttl_seconds_after_finished: None,
+            ..GenerationSpec::from_prompt("A todo app")
         },
     );
     g.metadata.namespace = Some("default".into());

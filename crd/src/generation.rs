@@ -181,6 +181,16 @@ pub enum AgentName {
     ClaudeCode,
 }
 
+impl AgentName {
+    /// The name as a spec writes it: `scaffold`, `claude-code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentName::Scaffold => "scaffold",
+            AgentName::ClaudeCode => "claude-code",
+        }
+    }
+}
+
 /// What an AI agent starts from.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -235,6 +245,21 @@ pub struct Field {
     /// The largest allowed value of a numeric field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<f64>,
+}
+
+impl Field {
+    /// An optional field of `field_type` with no values, reference or bounds.
+    pub fn new(name: impl Into<String>, field_type: FieldType) -> Self {
+        Field {
+            name: name.into(),
+            field_type,
+            required: false,
+            values: Vec::new(),
+            references: None,
+            min: None,
+            max: None,
+        }
+    }
 }
 
 /// The types a blueprint field can have.

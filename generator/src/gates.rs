@@ -324,9 +324,8 @@ async fn health_ok(port: u16) -> bool {
             .ok()?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head).await.ok()?;
-        Some(
-            head.ends_with(b" 200") || head.starts_with(b"HTTP/1.1 200") || head.starts_with(b"HTTP/1.0 200"),
-        )
+        // The status line's first 12 bytes: `HTTP/1.1 200`.
+        Some(head.starts_with(b"HTTP/1.") && head.ends_with(b" 200"))
     };
     matches!(
         tokio::time::timeout(Duration::from_secs(2), attempt).await,

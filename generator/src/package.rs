@@ -1,7 +1,6 @@
 //! Packaging: the app's source as `app.tar.gz`, without installed dependencies, build output,
 //! data or caches, laid out the same way every time so equal sources give equal archives.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use flate2::Compression;
@@ -91,11 +90,7 @@ pub fn pack(app_dir: &Path, root_name: &str) -> Result<Archive, PackageError> {
             .map_err(PackageError::Compress)?;
     }
     let gz = tar.into_inner().map_err(PackageError::Compress)?;
-    let mut bytes = gz.finish().map_err(PackageError::Compress)?;
-    bytes.flush().map_err(PackageError::Compress)?;
-    if bytes.len() > MAX_ARCHIVE_BYTES {
-        return Err(PackageError::TooLarge);
-    }
+    let bytes = gz.finish().map_err(PackageError::Compress)?;
     let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
     Ok(Archive {
         bytes,

@@ -197,7 +197,7 @@ impl Run<'_> {
             .and_then(|a| a.name)
             .unwrap_or(self.settings.default_agent);
         let start_from = input.spec.agent.as_ref().and_then(|a| a.start_from);
-        self.log.log(format!("agent: {}", agent_name(agent))).await;
+        self.log.log(format!("agent: {}", agent.as_str())).await;
         let app_name = app_name(&input);
         let screenshot = scratch.join("home.png");
 
@@ -392,9 +392,7 @@ impl Run<'_> {
             source,
         })?;
         let prompt = input.spec.prompt.trim();
-        if input.spec.prompt.chars().count() > MAX_PROMPT_CHARS
-            || input.spec.prompt.len() > MAX_PROMPT_CHARS * 4
-        {
+        if input.spec.prompt.chars().count() > MAX_PROMPT_CHARS {
             return Err(Error::PromptTooLong {
                 limit: MAX_PROMPT_CHARS,
             });
@@ -434,13 +432,6 @@ impl Run<'_> {
             .await;
         self.result.blueprint = Some(blueprint.clone());
         Ok(blueprint)
-    }
-}
-
-fn agent_name(agent: AgentName) -> &'static str {
-    match agent {
-        AgentName::Scaffold => "scaffold",
-        AgentName::ClaudeCode => "claude-code",
     }
 }
 

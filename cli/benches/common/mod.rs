@@ -98,20 +98,13 @@ pub fn generation(name: &str) -> Generation {
     let mut g = Generation::new(
         name,
         GenerationSpec {
-            prompt:
-                "A recipe manager: recipes with a name, ingredients, cooking time in minutes and a category. \
-                     Users can also plan meals: each meal plan has a date and a recipe."
-                    .into(),
             app: Some("recipes".into()),
-            parent: None,
-            agent: None,
-            template: "react-vite-express".into(),
-            blueprint: None,
-            delivery: None,
             timeout_seconds: Some(1800),
             retries: Some(2),
-            cancel: None,
-            ttl_seconds_after_finished: None,
+            ..GenerationSpec::from_prompt(
+                "A recipe manager: recipes with a name, ingredients, cooking time in minutes and a category. \
+                     Users can also plan meals: each meal plan has a date and a recipe.",
+            )
         },
     );
     g.labels_mut().insert("appgen.dev/app".into(), "recipes".into());

@@ -194,13 +194,10 @@ impl Registry {
             name = renamed;
         }
         let field = Field {
-            name,
-            field_type: draft.field_type,
-            required: false,
             values: draft.values,
-            references: None,
             min: draft.min,
             max: draft.max,
+            ..Field::new(name, draft.field_type)
         };
         self.add(
             i,
@@ -232,15 +229,7 @@ impl Registry {
             }
             return;
         }
-        let field = Field {
-            name: fit(name),
-            field_type: FieldType::Reference,
-            required: false,
-            values: Vec::new(),
-            references: None,
-            min: None,
-            max: None,
-        };
+        let field = Field::new(fit(name), FieldType::Reference);
         self.add(
             child,
             Slot {
@@ -430,7 +419,7 @@ fn finish(mut entity: Building, names: &[String], notes: &mut Notes) -> Entity {
         entity.fields.insert(
             0,
             Slot {
-                field: text_field(&label, FieldType::Text),
+                field: Field::new(label, FieldType::Text),
                 target: None,
                 required: None,
             },
@@ -482,18 +471,6 @@ fn label_for(words: &[String]) -> &'static str {
     }
 }
 
-fn text_field(name: &str, field_type: FieldType) -> Field {
-    Field {
-        name: name.to_owned(),
-        field_type,
-        required: false,
-        values: Vec::new(),
-        references: None,
-        min: None,
-        max: None,
-    }
-}
-
 /// The one entity of an app the prompt described no entities of: named after the app ("a todo
 /// app" keeps `Todo`s, a CRM `Contact`s), else after the first noun of the prompt, else `Item`;
 /// with a label and notes.
@@ -508,8 +485,8 @@ pub(super) fn fallback(noun: &[String], notes: &mut Notes) -> Entity {
     }
     let label = label_for(&words);
     let mut fields = vec![
-        text_field(label, FieldType::Text),
-        text_field("notes", FieldType::LongText),
+        Field::new(label, FieldType::Text),
+        Field::new("notes", FieldType::LongText),
     ];
     fields[0].required = true;
     notes.push(format!(
@@ -545,7 +522,7 @@ mod tests {
 
     fn slot(name: &str, field_type: FieldType, required: Option<bool>) -> Slot {
         Slot {
-            field: text_field(name, field_type),
+            field: Field::new(name, field_type),
             target: None,
             required,
         }

@@ -359,20 +359,23 @@ fn ts_type(field: &FieldModel) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::tests::{entity, field, reference, required};
+    use crate::render::tests::{entity, reference, required};
 
     #[test]
     fn the_title_field_prefers_required_text_then_any_text_then_a_short_field() {
-        let title = required(field("title", FieldType::Text));
+        let title = required(Field::new("title", FieldType::Text));
         let bp = Blueprint {
             title: None,
             entities: vec![
-                entity("A", vec![field("note", FieldType::Text), title]),
+                entity("A", vec![Field::new("note", FieldType::Text), title]),
                 entity(
                     "B",
-                    vec![field("done", FieldType::Boolean), field("day", FieldType::Date)],
+                    vec![
+                        Field::new("done", FieldType::Boolean),
+                        Field::new("day", FieldType::Date),
+                    ],
                 ),
-                entity("C", vec![field("done", FieldType::Boolean)]),
+                entity("C", vec![Field::new("done", FieldType::Boolean)]),
             ],
         };
         let model = AppModel::from_blueprint(&bp, "T");
@@ -401,13 +404,13 @@ mod tests {
 
     #[test]
     fn what_would_break_the_app_is_left_out_or_simplified() {
-        let mut bare_enum = field("kind", FieldType::Enum);
+        let mut bare_enum = Field::new("kind", FieldType::Enum);
         bare_enum.values = vec![" ".into()];
-        let mut dangling = field("owner", FieldType::Reference);
+        let mut dangling = Field::new("owner", FieldType::Reference);
         dangling.references = Some("Nobody".into());
-        let mut text_with_bounds = field("code", FieldType::Text);
+        let mut text_with_bounds = Field::new("code", FieldType::Text);
         text_with_bounds.min = Some(1.0);
-        let mut repeated = field("tags", FieldType::Enum);
+        let mut repeated = Field::new("tags", FieldType::Enum);
         repeated.values = vec!["a".into(), "a".into(), "".into(), "b".into()];
         let bp = Blueprint {
             title: None,
@@ -415,10 +418,10 @@ mod tests {
                 entity(
                     "Thing",
                     vec![
-                        field("id", FieldType::Text),
-                        field("name", FieldType::Text),
-                        field("name", FieldType::Number),
-                        field("bad name", FieldType::Text),
+                        Field::new("id", FieldType::Text),
+                        Field::new("name", FieldType::Text),
+                        Field::new("name", FieldType::Number),
+                        Field::new("bad name", FieldType::Text),
                         bare_enum,
                         dangling,
                         text_with_bounds,

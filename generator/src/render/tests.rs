@@ -9,31 +9,19 @@ use serde_json::Value;
 use super::template::STATIC_FILES;
 use super::{AppInfo, PlannedFile, home_page_labels, render};
 
-pub(super) fn field(name: &str, field_type: FieldType) -> Field {
-    Field {
-        name: name.into(),
-        field_type,
-        required: false,
-        values: vec![],
-        references: None,
-        min: None,
-        max: None,
-    }
-}
-
 pub(super) fn required(mut field: Field) -> Field {
     field.required = true;
     field
 }
 
 fn one_of(name: &str, values: &[&str]) -> Field {
-    let mut field = field(name, FieldType::Enum);
+    let mut field = Field::new(name, FieldType::Enum);
     field.values = values.iter().map(|v| (*v).to_owned()).collect();
     field
 }
 
 pub(super) fn reference(name: &str, target: &str) -> Field {
-    let mut field = required(field(name, FieldType::Reference));
+    let mut field = required(Field::new(name, FieldType::Reference));
     field.references = Some(target.into());
     field
 }
@@ -55,7 +43,7 @@ fn blueprint(title: &str, entities: Vec<Entity>) -> Blueprint {
 /// The five apps the scaffold agent is measured on, by app name.
 fn reference_blueprints() -> Vec<(&'static str, Blueprint)> {
     use FieldType::*;
-    let mut rating = field("rating", Integer);
+    let mut rating = Field::new("rating", Integer);
     rating.min = Some(1.0);
     rating.max = Some(5.0);
     vec![
@@ -66,10 +54,10 @@ fn reference_blueprints() -> Vec<(&'static str, Blueprint)> {
                 vec![entity(
                     "Task",
                     vec![
-                        required(field("title", Text)),
-                        field("dueDate", Date),
+                        required(Field::new("title", Text)),
+                        Field::new("dueDate", Date),
                         one_of("priority", &["low", "medium", "high"]),
-                        field("done", Boolean),
+                        Field::new("done", Boolean),
                     ],
                 )],
             ),
@@ -82,15 +70,15 @@ fn reference_blueprints() -> Vec<(&'static str, Blueprint)> {
                     entity(
                         "Recipe",
                         vec![
-                            required(field("name", Text)),
-                            field("ingredients", LongText),
-                            field("cookingTime", Integer),
-                            field("category", Text),
+                            required(Field::new("name", Text)),
+                            Field::new("ingredients", LongText),
+                            Field::new("cookingTime", Integer),
+                            Field::new("category", Text),
                         ],
                     ),
                     entity(
                         "MealPlan",
-                        vec![required(field("date", Date)), reference("recipe", "Recipe")],
+                        vec![required(Field::new("date", Date)), reference("recipe", "Recipe")],
                     ),
                 ],
             ),
@@ -102,11 +90,11 @@ fn reference_blueprints() -> Vec<(&'static str, Blueprint)> {
                 vec![entity(
                     "Book",
                     vec![
-                        required(field("title", Text)),
-                        field("author", Text),
-                        field("isbn", Text),
-                        field("pages", Integer),
-                        field("read", Boolean),
+                        required(Field::new("title", Text)),
+                        Field::new("author", Text),
+                        Field::new("isbn", Text),
+                        Field::new("pages", Integer),
+                        Field::new("read", Boolean),
                         rating,
                     ],
                 )],
@@ -120,15 +108,18 @@ fn reference_blueprints() -> Vec<(&'static str, Blueprint)> {
                     entity(
                         "Expense",
                         vec![
-                            required(field("amount", Money)),
-                            required(field("date", Date)),
-                            field("category", Text),
-                            field("note", LongText),
+                            required(Field::new("amount", Money)),
+                            required(Field::new("date", Date)),
+                            Field::new("category", Text),
+                            Field::new("note", LongText),
                         ],
                     ),
                     entity(
                         "Budget",
-                        vec![required(field("month", Text)), required(field("limit", Money))],
+                        vec![
+                            required(Field::new("month", Text)),
+                            required(Field::new("limit", Money)),
+                        ],
                     ),
                 ],
             ),
@@ -141,19 +132,19 @@ fn reference_blueprints() -> Vec<(&'static str, Blueprint)> {
                     entity(
                         "Client",
                         vec![
-                            required(field("name", Text)),
-                            field("email", Email),
-                            field("phone", Text),
-                            field("company", Text),
+                            required(Field::new("name", Text)),
+                            Field::new("email", Email),
+                            Field::new("phone", Text),
+                            Field::new("company", Text),
                         ],
                     ),
                     entity(
                         "Project",
                         vec![
                             reference("client", "Client"),
-                            required(field("name", Text)),
-                            field("deadline", Date),
-                            field("budget", Money),
+                            required(Field::new("name", Text)),
+                            Field::new("deadline", Date),
+                            Field::new("budget", Money),
                             one_of("status", &["proposal", "active", "done"]),
                         ],
                     ),
@@ -410,7 +401,7 @@ fn hostile_text_keeps_its_meaning_in_every_file() {
         vec![entity(
             "Thing",
             vec![
-                required(field("name", FieldType::Text)),
+                required(Field::new("name", FieldType::Text)),
                 one_of("status", &[hostile, "in progress"]),
             ],
         )],

@@ -3,18 +3,6 @@
 use super::super::{BlueprintError, check};
 use appgen_crd::{Blueprint, Entity, Field, FieldType};
 
-fn field(name: &str, field_type: FieldType) -> Field {
-    Field {
-        name: name.to_owned(),
-        field_type,
-        required: false,
-        values: Vec::new(),
-        references: None,
-        min: None,
-        max: None,
-    }
-}
-
 fn entity(name: &str, fields: Vec<Field>) -> Entity {
     Entity {
         name: name.to_owned(),
@@ -24,18 +12,21 @@ fn entity(name: &str, fields: Vec<Field>) -> Entity {
 
 /// A blueprint with one of everything `check` looks at, all of it fine.
 fn valid() -> Blueprint {
-    let mut status = field("status", FieldType::Enum);
+    let mut status = Field::new("status", FieldType::Enum);
     status.values = vec!["proposal".into(), "active".into(), "done".into()];
-    let mut client = field("client", FieldType::Reference);
+    let mut client = Field::new("client", FieldType::Reference);
     client.references = Some("Client".into());
-    let mut budget = field("budget", FieldType::Money);
+    let mut budget = Field::new("budget", FieldType::Money);
     (budget.min, budget.max) = (Some(0.0), Some(10_000.0));
     Blueprint {
         title: Some("CRM".into()),
         entities: vec![
             entity(
                 "Client",
-                vec![field("name", FieldType::Text), field("email", FieldType::Email)],
+                vec![
+                    Field::new("name", FieldType::Text),
+                    Field::new("email", FieldType::Email),
+                ],
             ),
             entity("Project", vec![client, status, budget]),
         ],
@@ -74,7 +65,7 @@ fn a_blueprint_needs_entities_and_no_more_than_fifty() {
     assert!(error.to_string().contains("add at least one"));
     let error = refused(|b| {
         b.entities = (0..51)
-            .map(|i| entity(&format!("Thing{i}"), vec![field("name", FieldType::Text)]))
+            .map(|i| entity(&format!("Thing{i}"), vec![Field::new("name", FieldType::Text)]))
             .collect()
     });
     assert_eq!(error, BlueprintError::TooManyEntities { count: 51 });
@@ -85,7 +76,7 @@ fn a_blueprint_needs_entities_and_no_more_than_fifty() {
 fn an_entity_has_no_more_than_a_hundred_fields() {
     let error = refused(|b| {
         b.entities[0].fields = (0..101)
-            .map(|i| field(&format!("f{i}"), FieldType::Text))
+            .map(|i| Field::new(format!("f{i}"), FieldType::Text))
             .collect()
     });
     assert!(matches!(&error, BlueprintError::TooManyFields { count: 101, .. }));
