@@ -781,6 +781,14 @@ mod tests {
         ProcessBackend::new(config(tasks_dir, script))
     }
 
+    /// How a task that exited by itself with `code` is observed.
+    fn exited(code: i32) -> TaskState {
+        TaskState::Exited {
+            code: Some(code),
+            signal: None,
+        }
+    }
+
     async fn wait_for_end(backend: &ProcessBackend, key: &TaskKey) -> TaskObservation {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -834,15 +842,9 @@ mod tests {
         assert_eq!(running.finished_at, None);
 
         std::fs::write(work_dir(tmp.path(), &task.key).join("release"), "").unwrap();
-        let exited = wait_for_end(&backend, &task.key).await;
-        assert_eq!(
-            exited.state,
-            TaskState::Exited {
-                code: Some(0),
-                signal: None
-            }
-        );
-        assert!(exited.finished_at.is_some() && exited.started_at <= exited.finished_at);
+        let ended = wait_for_end(&backend, &task.key).await;
+        assert_eq!(ended.state, exited(0));
+        assert!(ended.finished_at.is_some() && ended.started_at <= ended.finished_at);
 
         let stdout = std::fs::read_to_string(tmp.path().join("uid-a-1").join(STDOUT_FILE)).unwrap();
         assert!(
@@ -879,13 +881,7 @@ mod tests {
         let backend = backend(tmp.path(), "echo oops >&2; exit 3");
         let task = spec("uid-b-2");
         backend.launch(&task).await.unwrap();
-        assert_eq!(
-            wait_for_end(&backend, &task.key).await.state,
-            TaskState::Exited {
-                code: Some(3),
-                signal: None
-            }
-        );
+        assert_eq!(wait_for_end(&backend, &task.key).await.state, exited(3));
         let stderr = std::fs::read_to_string(tmp.path().join("uid-b-2").join(STDERR_FILE)).unwrap();
         assert_eq!(stderr, "oops\n");
     }
@@ -993,13 +989,7 @@ mod tests {
         let backend = backend(tmp.path(), "sleep 1000 & echo $! > grandchild");
         let task = spec("uid-g-1");
         backend.launch(&task).await.unwrap();
-        assert_eq!(
-            wait_for_end(&backend, &task.key).await.state,
-            TaskState::Exited {
-                code: Some(0),
-                signal: None
-            }
-        );
+        assert_eq!(wait_for_end(&backend, &task.key).await.state, exited(0));
         let grandchild: i32 = wait_for_file(&work_dir(tmp.path(), &task.key).join("grandchild"))
             .await
             .trim()
@@ -1010,13 +1000,7 @@ mod tests {
         backend.stop(&task.key).await.unwrap();
         assert!(!is_live(grandchild));
         // The task's own status stands.
-        assert_eq!(
-            backend.observe(&task.key).await.unwrap().state,
-            TaskState::Exited {
-                code: Some(0),
-                signal: None
-            }
-        );
+        assert_eq!(backend.observe(&task.key).await.unwrap().state, exited(0));
     }
 
     #[tokio::test]
@@ -1044,13 +1028,7 @@ mod tests {
         assert_eq!(listed[0].observation.state, TaskState::Running);
 
         std::fs::write(work_dir(tmp.path(), &task.key).join("release"), "").unwrap();
-        assert_eq!(
-            wait_for_end(&second, &task.key).await.state,
-            TaskState::Exited {
-                code: Some(4),
-                signal: None
-            }
-        );
+        assert_eq!(wait_for_end(&second, &task.key).await.state, exited(4));
     }
 
     #[tokio::test]
@@ -1124,13 +1102,7 @@ mod tests {
         let backend = ProcessBackend::new(config);
         let task = spec("uid-k-1");
         backend.launch(&task).await.unwrap();
-        assert_eq!(
-            wait_for_end(&backend, &task.key).await.state,
-            TaskState::Exited {
-                code: Some(0),
-                signal: None
-            }
-        );
+        assert_eq!(wait_for_end(&backend, &task.key).await.state, exited(0));
         let stdout = std::fs::read_to_string(tmp.path().join("uid-k-1").join(STDOUT_FILE)).unwrap();
         assert_eq!(stdout, "30\n1048576\n64\n");
     }
@@ -1184,20 +1156,8 @@ mod tests {
 
     #[test]
     fn the_shell_status_tells_a_code_from_a_signal() {
-        assert_eq!(
-            exit_state("0"),
-            TaskState::Exited {
-                code: Some(0),
-                signal: None
-            }
-        );
-        assert_eq!(
-            exit_state("128"),
-            TaskState::Exited {
-                code: Some(128),
-                signal: None
-            }
-        );
+        assert_eq!(exit_state("0"), exited(0));
+        assert_eq!(exit_state("128"), exited(128));
         assert_eq!(
             exit_state("143"),
             TaskState::Exited {
