@@ -154,8 +154,41 @@ async fn streams() {
     assert_eq!(complete, STREAMS, "every stream got every event, in order");
 }
 
+/// What a browser's first visit to the UI transfers: the page and every script and stylesheet
+/// it names, as the server sends them to a client that accepts gzip.
+async fn first_load() {
+    let serve = Serve::start(&["--no-controller"]).await;
+    let browser = Rest::anonymous(&serve.address);
+    let fetch = |path: &str| {
+        browser.exchange_bytes("GET", path, &[("Accept-Encoding", "gzip")], "text/plain", b"", 30)
+    };
+    let page = fetch("/");
+    let html = String::from_utf8_lossy(&page).into_owned();
+    let assets: Vec<String> = html
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/assets/"))
+        .map(str::to_owned)
+        .collect();
+    let mut total = page.len();
+    for asset in &assets {
+        let response = fetch(asset);
+        let head = String::from_utf8_lossy(&response[..response.len().min(1024)]).to_ascii_lowercase();
+        assert!(
+            head.contains("content-encoding: gzip"),
+            "{asset} is not sent gzipped"
+        );
+        total += response.len();
+    }
+    println!(
+        "UI first load: {:.1} kB over the wire, gzipped (index.html and {} assets, headers included)",
+        total as f64 / 1000.0,
+        assets.len()
+    );
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    first_load().await;
     reads().await;
     streams().await;
 }

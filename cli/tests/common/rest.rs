@@ -142,6 +142,20 @@ impl Rest {
         body: &[u8],
         timeout_seconds: u64,
     ) -> String {
+        let bytes = self.exchange_bytes(method, path, extra, content_type, body, timeout_seconds);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The whole response, head and body, as the server sent it.
+    pub fn exchange_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        content_type: &str,
+        body: &[u8],
+        timeout_seconds: u64,
+    ) -> Vec<u8> {
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
             self.address,
@@ -163,10 +177,10 @@ impl Rest {
         let mut request = head.into_bytes();
         request.extend_from_slice(body);
         let Ok(mut stream) = TcpStream::connect(&self.address) else {
-            return String::new();
+            return Vec::new();
         };
         if stream.write_all(&request).is_err() {
-            return String::new();
+            return Vec::new();
         }
         // Reads until the server closes or the time is up, however steadily bytes arrive.
         let deadline = Instant::now() + Duration::from_secs(timeout_seconds);
@@ -183,7 +197,7 @@ impl Rest {
                 Err(_) => break,
             }
         }
-        String::from_utf8_lossy(&out).into_owned()
+        out
     }
 
     /// Creates a Generation from `prompt` and returns its view.
