@@ -97,7 +97,7 @@ impl Run {
             } => format!("was killed by signal {signal}"),
             TaskState::Exited { code: Some(code), .. } => format!("exited with code {code}"),
             TaskState::FailedToStart { reason } => format!("could not start: {reason}"),
-            _ => "ended".to_owned(),
+            _ => "ended without an exit status".to_owned(),
         }
     }
 
@@ -165,9 +165,10 @@ struct App<'a> {
 
 /// What the newest version of a wanted app is doing.
 enum State {
+    /// `previous` says how the run before it ended, if there was one.
     Starting {
         run: u32,
-        after: Option<String>,
+        previous: Option<String>,
     },
     Running {
         run: u32,
@@ -400,7 +401,7 @@ impl<'a> Draft<'a> {
                     self.look_within(self.policy.first_look);
                     State::Starting {
                         run: run.number(),
-                        after: None,
+                        previous: runs.iter().rev().nth(1).map(|r| r.ending()),
                     }
                 }
             }
@@ -419,7 +420,7 @@ impl<'a> Draft<'a> {
         let next = run.number() + 1;
         let meant_to_run = matches!(previewing(newest), Some(RUNNING | STARTING | CRASH_LOOP));
         if !meant_to_run {
-            return self.launch(app, newest, next, None);
+            return self.launch(app, newest, next, Some(run.ending()));
         }
         let crashes = runs
             .iter()
@@ -438,8 +439,7 @@ impl<'a> Draft<'a> {
             .and_then(|at| at.checked_add(jiff::SignedDuration::try_from(delay).ok()?).ok())
             .unwrap_or(self.now);
         if restart_at <= self.now {
-            let after = format!("run {} {}", run.number(), run.ending());
-            return self.launch(app, newest, next, Some(after));
+            return self.launch(app, newest, next, Some(run.ending()));
         }
         self.look_within(duration_until(self.now, restart_at));
         State::BackOff {
@@ -449,7 +449,7 @@ impl<'a> Draft<'a> {
         }
     }
 
-    fn launch(&mut self, app: &App<'_>, newest: &Generation, run: u32, after: Option<String>) -> State {
+    fn launch(&mut self, app: &App<'_>, newest: &Generation, run: u32, previous: Option<String>) -> State {
         self.plan.launches.push(Launch {
             namespace: app.namespace.to_owned(),
             name: newest.name_any(),
@@ -458,7 +458,7 @@ impl<'a> Draft<'a> {
             run,
         });
         self.look_within(self.policy.first_look);
-        State::Starting { run, after }
+        State::Starting { run, previous }
     }
 
     /// Routes the app's address, stops what must not run, and sets every version's status.
@@ -477,9 +477,17 @@ impl<'a> Draft<'a> {
             self.status(newest, None, status, reason, &message);
             return;
         }
-        let title = match &state {
-            State::BackOff { .. } => format!("{} stopped unexpectedly and restarts soon", app.name),
-            _ => format!("{} is starting", app.name),
+        // What a visitor reads while the app is not serving.
+        let (title, detail) = match &state {
+            State::BackOff { .. } => (
+                format!("{} stopped unexpectedly and restarts soon", app.name),
+                message.clone(),
+            ),
+            State::Idle => (
+                format!("{} is starting", app.name),
+                "It was stopped while other previews were in use; this visit starts it again.".to_owned(),
+            ),
+            _ => (format!("{} is starting", app.name), message.clone()),
         };
         let idle = matches!(state, State::Idle);
         if idle {
@@ -519,10 +527,7 @@ impl<'a> Draft<'a> {
         self.status(newest, Some(&url), status, reason, &message);
         let route = match serving.or(stand_in.map(|(.., port)| port)) {
             Some(port) => Route::Ready { port },
-            None => Route::Waiting {
-                title,
-                detail: message,
-            },
+            None => Route::Waiting { title, detail },
         };
         self.plan.routes.insert(app.label.clone(), route);
     }
@@ -531,7 +536,7 @@ impl<'a> Draft<'a> {
     fn condition(&self, state: &State, url: &str) -> (ConditionStatus, &'static str, String) {
         match state {
             State::Running { run } => (ConditionStatus::True, RUNNING, format!("run {run} serves {url}")),
-            State::Starting { run, after: None } => (
+            State::Starting { run, previous: None } => (
                 ConditionStatus::False,
                 STARTING,
                 format!(
@@ -540,11 +545,11 @@ impl<'a> Draft<'a> {
             ),
             State::Starting {
                 run,
-                after: Some(after),
+                previous: Some(ending),
             } => (
                 ConditionStatus::False,
                 STARTING,
-                format!("run {run} is starting because {after}"),
+                format!("run {run} is starting (run {} {ending})", run - 1),
             ),
             State::BackOff { run, ending, delay } => (
                 ConditionStatus::False,
@@ -559,8 +564,8 @@ impl<'a> Draft<'a> {
                 ConditionStatus::False,
                 IDLE,
                 format!(
-                    "stopped: at most {} previews run at once and this one was used least recently; \
-                     a visit to {url} starts it again",
+                    "stopped as the least recently used, to keep within {} running previews; a visit to \
+                     {url} starts it again",
                     self.policy.max_previews
                 ),
             ),

@@ -580,3 +580,20 @@ fn the_executor_looks_again_soon_while_a_preview_starts_and_seldom_otherwise() {
     let again = serving.written(&plan).plan(101, 10);
     assert!(again.statuses.is_empty(), "nothing new, nothing written");
 }
+
+#[test]
+fn a_restarted_run_says_how_the_one_before_it_ended_for_as_long_as_it_starts() {
+    let message = |plan: &Plan| plan.statuses[0].status.conditions[0].message.clone();
+    let crashed = World::of(
+        vec![version("v1", "todo", 0, Some(RUNNING))],
+        vec![ended("v1", 1, 0, 99, 1)],
+    );
+    let relaunch = crashed.plan(101, 10);
+    assert_eq!(launched(&relaunch), [("v1".to_owned(), 2)]);
+    assert_eq!(message(&relaunch), "run 2 is starting (run 1 exited with code 1)");
+    let starting = World::of(
+        vec![version("v1", "todo", 0, Some(RUNNING))],
+        vec![ended("v1", 1, 0, 99, 1), running("v1", 2, 101, false)],
+    );
+    assert_eq!(message(&starting.plan(102, 10)), message(&relaunch));
+}
