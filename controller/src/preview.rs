@@ -125,10 +125,6 @@ impl Previews {
         }
     }
 
-    pub fn address(&self) -> &PreviewAddress {
-        &self.shared.address
-    }
-
     pub fn lookup(&self, host: &str) -> Lookup {
         let Some(label) = self.shared.address.label_of(host) else {
             return Lookup::NotPreview;
