@@ -10,6 +10,7 @@ use crate::error::{ArtifactError, Result};
 ///   app.tar.gz
 ///   screenshots/*.png
 ///   session/
+///   preview/<run>/input.json
 /// ```
 ///
 /// Keys ending in `/` are prefixes. The uid keeps a re-created Generation of the same name from
@@ -71,6 +72,12 @@ impl Layout {
     /// The prefix of the agent's session, which a follow-up resumes.
     pub fn session(&self) -> String {
         format!("{}session/", self.prefix)
+    }
+
+    /// What run `run` of the delivered app's live preview must do, written by the controller
+    /// before it launches that run.
+    pub fn preview_input(&self, run: u32) -> String {
+        format!("{}preview/{run}/input.json", self.prefix)
     }
 }
 

@@ -15,6 +15,7 @@ fn every_path_follows_the_design_layout() {
     assert_eq!(layout.archive(), format!("{root}app.tar.gz"));
     assert_eq!(layout.screenshots(), format!("{root}screenshots/"));
     assert_eq!(layout.session(), format!("{root}session/"));
+    assert_eq!(layout.preview_input(4), format!("{root}preview/4/input.json"));
 }
 
 #[test]

@@ -123,6 +123,15 @@ fn choose_agent(asked: Option<Agent>, env: impl Fn(&str) -> Option<String>, path
     }
 }
 
+/// pnpm's store for tasks, as an absolute path: the flag's, else `pnpm-store` in the data directory.
+pub fn pnpm_store(args: &ControllerArgs, data_dir: &Path) -> Result<PathBuf, Error> {
+    let store = args
+        .pnpm_store
+        .clone()
+        .unwrap_or_else(|| data_dir.join("pnpm-store"));
+    std::path::absolute(&store).map_err(|e| Error::Controller(format!("resolving {}: {e}", store.display())))
+}
+
 /// Everything the controller needs, built from the flags and a data directory.
 pub struct Parts {
     pub backend: Arc<dyn Backend>,
@@ -155,12 +164,7 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
             config.cpu_seconds = args.task_cpu_seconds;
             config.memory_bytes = args.task_memory_mib.map(|mib| mib.saturating_mul(1024 * 1024));
             config.open_files = args.task_open_files;
-            let store = args
-                .pnpm_store
-                .clone()
-                .unwrap_or_else(|| data_dir.join("pnpm-store"));
-            let store = std::path::absolute(&store)
-                .map_err(|e| Error::Controller(format!("resolving {}: {e}", store.display())))?;
+            let store = pnpm_store(args, data_dir)?;
             config
                 .env
                 .push(("APPGEN_PNPM_STORE".to_owned(), store.display().to_string()));

@@ -6,6 +6,8 @@ mod controller;
 mod data_dir;
 mod generate;
 mod listener;
+mod preview;
+mod proxy;
 mod serve;
 mod tls;
 
@@ -61,6 +63,12 @@ enum Command {
     ///
     /// Example: appgen generate --input file:///var/lib/appgen/artifacts/generations/default/todo/<uid>/input.json
     Generate(generate::GenerateArgs),
+    /// Run one delivered app as its live preview: lay it out from its archive, install and build
+    /// it, then serve it on the port its input names. The preview backend launches this; it
+    /// becomes the app's server.
+    ///
+    /// Example: appgen preview --input file:///var/lib/appgen/artifacts/generations/default/todo/<uid>/preview/1/input.json
+    Preview(preview::TaskArgs),
     /// Run only the REST API and web UI, against the cluster of the current kubeconfig.
     ///
     /// Example: appgen api --artifacts s3://appgen-artifacts/prod --signup invite
@@ -127,6 +135,8 @@ fn main() -> ExitCode {
         Command::Kubeconfig { data_dir } => data_dir::kubeconfig(&data_dir).map(|yaml| print!("{yaml}")),
         // Its exit code says whether the app was delivered; its errors are in result.json.
         Command::Generate(args) => return generate::run(args),
+        // Exits only when it could not become the app's server.
+        Command::Preview(args) => return preview::run_task(args),
         Command::Crd => appgen_crd::crd_yaml()
             .map(|yaml| print!("{yaml}"))
             .map_err(Error::from),

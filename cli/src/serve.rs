@@ -16,7 +16,7 @@ use appgen_crd::AgentName;
 use crate::api::ApiArgs;
 use crate::controller::{self, ControllerArgs};
 use crate::data_dir::DataDir;
-use crate::{Error, listener, tls};
+use crate::{Error, listener, preview, tls};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -40,6 +40,8 @@ pub struct ServeArgs {
     no_controller: bool,
     #[command(flatten)]
     controller: ControllerArgs,
+    #[command(flatten)]
+    preview: preview::PreviewArgs,
     #[command(flatten)]
     api: ApiArgs,
 }
@@ -209,6 +211,16 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     );
 
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let previews = preview::Serve {
+        controller: (!args.no_controller).then_some(&args.controller),
+        data_dir: dir.root(),
+        port: address.port(),
+        public_url: args.controller.public_url.as_deref(),
+        client: client.clone(),
+        store: parts.store.clone(),
+        clock: system_clock(),
+    };
+    let routing = preview::start(&args.preview, previews, stopped(stop_rx.clone()))?;
     let controller = (!args.no_controller).then(|| {
         let supervisor = supervise(
             client,
@@ -222,7 +234,7 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     });
 
     let stopping = apiserver.clone();
-    listener::serve(listener, tls, router, async move {
+    listener::serve(listener, tls, routing.around(router), async move {
         shutdown_signal().await;
         tracing::info!(
             "shutting down: stopping the controller, ending watches, finishing requests in flight"

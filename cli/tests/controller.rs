@@ -24,6 +24,9 @@ fn serve(extra: &[&str]) -> Server {
         "1",
         "--sweep-seconds",
         "1",
+        // The stand-in generator delivers no app to run.
+        "--max-previews",
+        "0",
     ];
     args.extend_from_slice(extra);
     Server::start_with_controller(&args)

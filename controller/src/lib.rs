@@ -1,11 +1,13 @@
 //! The controller: reconciles each `Generation` toward Delivered by running one generator task
-//! at a time on a backend. Decisions are pure ([`plan`]); the reconciler only carries them out.
+//! at a time on a backend, and runs delivered apps as live previews ([`preview`]). Decisions are
+//! pure ([`plan`], [`preview::plan`]); the executors only carry them out.
 //!
 //! It must never launch a second task for an attempt, nor write status the planner did not decide.
 
 pub mod backend;
 mod metrics;
 pub mod plan;
+pub mod preview;
 mod reconcile;
 
 pub use metrics::Metrics;

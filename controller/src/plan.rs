@@ -204,7 +204,7 @@ pub fn plan(generation: &Generation, observed: &Observed<'_>, now: jiff::Timesta
 }
 
 /// Kubernetes timestamps carry whole seconds; so do ours, so a status written and read back is equal.
-fn whole_seconds(t: jiff::Timestamp) -> jiff::Timestamp {
+pub(crate) fn whole_seconds(t: jiff::Timestamp) -> jiff::Timestamp {
     jiff::Timestamp::from_second(t.as_second()).unwrap_or(t)
 }
 
@@ -752,7 +752,7 @@ fn attempt_number(attempt: &Attempt) -> u32 {
     u32::try_from(attempt.number).unwrap_or(0)
 }
 
-fn duration_until(now: jiff::Timestamp, at: jiff::Timestamp) -> Duration {
+pub(crate) fn duration_until(now: jiff::Timestamp, at: jiff::Timestamp) -> Duration {
     Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO)
 }
 

@@ -66,6 +66,15 @@ pub enum Error {
     Finalizer(#[source] Box<finalizer::Error<Error>>),
     #[error("the Generation has no {0}")]
     Incomplete(&'static str),
+    #[error("could not {action} {}: {source}", path.display())]
+    Files {
+        action: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no free loopback port for a preview: {0}")]
+    Port(#[source] std::io::Error),
 }
 
 impl Error {
@@ -94,6 +103,7 @@ impl Error {
             Error::Artifacts(_) => "artifacts",
             Error::Finalizer(_) => "finalizer",
             Error::Incomplete(_) => "invalid-object",
+            Error::Files { .. } | Error::Port(_) => "preview-host",
         }
     }
 }
@@ -422,7 +432,7 @@ async fn pass(generation: &Generation, api: &Api<Generation>, context: &Context)
 
 /// Replaces status with a resourceVersion precondition: a plan made from a stale copy fails with
 /// 409 and is made again from fresh data, never written over newer status.
-async fn write_status(
+pub(crate) async fn write_status(
     api: &Api<Generation>,
     generation: &Generation,
     status: &GenerationStatus,
@@ -490,13 +500,7 @@ async fn launch(
     };
     let bytes = serde_json::to_vec_pretty(&input).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
     context.store.put(&layout.input(), Bytes::from(bytes)).await?;
-    let labels = BTreeMap::from([
-        ("app.kubernetes.io/managed-by".to_owned(), "appgen".to_owned()),
-        ("appgen.dev/namespace".to_owned(), namespace.clone()),
-        ("appgen.dev/generation".to_owned(), name.clone()),
-        ("appgen.dev/uid".to_owned(), uid.clone()),
-        ("appgen.dev/attempt".to_owned(), attempt.to_string()),
-    ]);
+    let labels = task_labels(&namespace, &name, &uid, ("appgen.dev/attempt", attempt));
     let task = TaskSpec {
         key: TaskKey::new(&uid, attempt),
         namespace,
@@ -514,6 +518,23 @@ async fn launch(
         context.metrics.launched_after(waited.max(0.0));
     }
     Ok(())
+}
+
+/// The labels that mark a task as appgen's and name its Generation, and which of its tasks it
+/// is (`number`: the attempt of a generator task, the run of a preview).
+pub(crate) fn task_labels(
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    number: (&str, u32),
+) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/managed-by".to_owned(), "appgen".to_owned()),
+        ("appgen.dev/namespace".to_owned(), namespace.to_owned()),
+        ("appgen.dev/generation".to_owned(), name.to_owned()),
+        ("appgen.dev/uid".to_owned(), uid.to_owned()),
+        (number.0.to_owned(), number.1.to_string()),
+    ])
 }
 
 /// Deletion: stop whatever task the Generation has, then let the finalizer go.

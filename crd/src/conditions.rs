@@ -8,15 +8,19 @@ pub enum ConditionType {
     Generated,
     Verified,
     Delivered,
+    /// Whether the delivered app runs as its live preview (`spec.delivery.deploy.target:
+    /// preview`); set only on Delivered Generations, after the lifecycle has ended.
+    Previewing,
 }
 
 impl ConditionType {
-    pub const ALL: [ConditionType; 5] = [
+    pub const ALL: [ConditionType; 6] = [
         Self::Accepted,
         Self::Launched,
         Self::Generated,
         Self::Verified,
         Self::Delivered,
+        Self::Previewing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -26,6 +30,7 @@ impl ConditionType {
             Self::Generated => "Generated",
             Self::Verified => "Verified",
             Self::Delivered => "Delivered",
+            Self::Previewing => "Previewing",
         }
     }
 }

@@ -340,7 +340,7 @@ pub struct GenerationStatus {
     /// The spec generation this status describes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// Accepted, Launched, Generated, Verified, Delivered.
+    /// Accepted, Launched, Generated, Verified, Delivered, and Previewing for a live preview.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// One entry per launched attempt, oldest first.

@@ -1,6 +1,7 @@
 //! The contract between the controller and a generator task, as files in the artifact store:
 //! `input.json` (what to do, written before launch), the event log (what is happening) and
-//! `attempts/<n>/result.json` (what came of it, written last).
+//! `attempts/<n>/result.json` (what came of it, written last). A preview task has only its
+//! `preview/<run>/input.json`: it serves the app until it is stopped and reports nothing.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -25,6 +26,29 @@ pub struct TaskInput {
     /// continues from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_uid: Option<String>,
+}
+
+/// What one run of a live preview must do: lay out the delivered archive, install and build it
+/// (once per version), and serve it on `port`. Written by the controller before each launch.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewInput {
+    pub namespace: String,
+    /// The Generation whose delivered app this run serves.
+    pub name: String,
+    pub uid: String,
+    pub app: String,
+    /// 1 for the first run of this Generation; each restart is a new run.
+    pub run: u32,
+    /// The key of the delivered `app.tar.gz`, in the same store as this input.
+    pub archive: String,
+    /// The loopback port the app must listen on; `appgen serve` proxies the app's address to it.
+    pub port: u16,
+    /// This version's folder on the machine that runs it: the app is laid out, installed and built
+    /// in `app/` there once, and later runs of the same Generation start from it.
+    pub version_dir: String,
+    /// The app's `DATA_DIR`, kept across runs and versions so records outlive restarts.
+    pub data_dir: String,
 }
 
 /// What a generator task achieved. A task that exits without writing one has failed.

@@ -37,4 +37,20 @@ pub enum Error {
     Screenshot { source: std::io::Error },
     #[error("the artifact store failed: {0}")]
     Store(#[from] ArtifactError),
+    #[error("the input at {uri} is not a preview input: {source}")]
+    PreviewInputInvalid { uri: String, source: serde_json::Error },
+    #[error("the delivered archive {key} is not in the artifact store; deliver the app again")]
+    ArchiveMissing { key: String },
+    #[error(
+        "the archive holds {entry:?}, which is not a plain file inside the app's folder; nothing of it was started"
+    )]
+    UnsafeArchive { entry: String },
+    #[error("could not {action} {}: {source}", path.display())]
+    PreviewFiles {
+        action: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the app could not be prepared for its preview: {message}")]
+    PreviewPrepare { message: String },
 }

@@ -53,10 +53,10 @@ pub struct Failure {
 
 /// The commands that install `dir`'s dependencies: from the store alone first, which succeeds
 /// offline once the store is warm; then allowing the registry for anything missing.
-pub fn install_commands(tools: &Tools) -> [CommandSpec; 2] {
+pub fn install_commands(pnpm_store: Option<&Path>) -> [CommandSpec; 2] {
     let install = |mode: &str| {
         let mut args = vec!["install", "--frozen-lockfile", mode, "--reporter=append-only"];
-        let store = tools.pnpm_store.as_ref().map(|s| s.display().to_string());
+        let store = pnpm_store.map(|s| s.display().to_string());
         if let Some(store) = &store {
             args.push("--store-dir");
             args.push(store);
@@ -68,17 +68,25 @@ pub fn install_commands(tools: &Tools) -> [CommandSpec; 2] {
 
 /// The command behind a gate that is one of the app's own `package.json` scripts.
 pub fn script_command(gate: Gate) -> Option<CommandSpec> {
-    let (script, timeout) = match gate {
-        Gate::Typecheck => ("typecheck", 180),
-        Gate::Build => ("build", 180),
-        Gate::Test => ("test", 300),
-        Gate::Install | Gate::Boot | Gate::Smoke => return None,
-    };
-    Some(CommandSpec::new(
+    match gate {
+        Gate::Typecheck => Some(app_script("typecheck", 180)),
+        Gate::Build => Some(build_command()),
+        Gate::Test => Some(app_script("test", 300)),
+        Gate::Install | Gate::Boot | Gate::Smoke => None,
+    }
+}
+
+/// The app's own `build` script, which leaves the client and the server in `dist/`.
+pub fn build_command() -> CommandSpec {
+    app_script("build", 180)
+}
+
+fn app_script(script: &str, timeout_seconds: u64) -> CommandSpec {
+    CommandSpec::new(
         "pnpm",
         &["run", "--silent", script],
-        Duration::from_secs(timeout),
-    ))
+        Duration::from_secs(timeout_seconds),
+    )
 }
 
 /// Runs every gate in order and returns their results; stops at the first that fails, whose
@@ -151,7 +159,8 @@ pub async fn run(
 
 /// Installs the app's dependencies, then the smoke gate's, both from the shared store.
 async fn install(tools: &Tools, target: &Target<'_>, env: &[(String, String)]) -> Result<String, String> {
-    let app = install_in(tools, target.app_dir, env).await?;
+    let store = tools.pnpm_store.as_deref();
+    let app = install_in(store, target.app_dir, env).await?;
     let smoke_dir = smoke_dir(target);
     write_smoke_tools(&smoke_dir).map_err(|e| {
         format!(
@@ -159,12 +168,17 @@ async fn install(tools: &Tools, target: &Target<'_>, env: &[(String, String)]) -
             smoke_dir.display()
         )
     })?;
-    install_in(tools, &smoke_dir, env).await?;
+    install_in(store, &smoke_dir, env).await?;
     Ok(app)
 }
 
-async fn install_in(tools: &Tools, dir: &Path, env: &[(String, String)]) -> Result<String, String> {
-    let [offline, online] = install_commands(tools);
+/// Installs `dir`'s dependencies from the store, going to the registry only for what it lacks.
+pub(crate) async fn install_in(
+    pnpm_store: Option<&Path>,
+    dir: &Path,
+    env: &[(String, String)],
+) -> Result<String, String> {
+    let [offline, online] = install_commands(pnpm_store);
     let first = command::run(&offline, dir, env).await;
     if first.succeeded() {
         return Ok("installed offline from the store".to_owned());
@@ -189,17 +203,23 @@ fn write_smoke_tools(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Starts the built app the way its README says (`pnpm start`) on a free loopback port and waits
-/// for `/api/health` to answer 200.
+/// How a built app is started, the way its README says (`pnpm start`): serving on `port` of the
+/// loopback interface and keeping its records in `data_dir`. The boot gate and the live preview
+/// both start apps this way.
+pub fn start_command(port: u16, data_dir: &Path) -> CommandSpec {
+    CommandSpec::new("pnpm", &["run", "--silent", "start"], BOOT_WITHIN)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("NODE_ENV", "production")
+        .env("DATA_DIR", data_dir.display().to_string())
+}
+
+/// Starts the built app on a free loopback port and waits for `/api/health` to answer 200.
 async fn boot(target: &Target<'_>, env: &[(String, String)]) -> Result<(Running, u16), String> {
     let port = free_port().map_err(|e| format!("could not find a free loopback port: {e}"))?;
     let data = target.scratch.join("boot-data");
     std::fs::create_dir_all(&data).map_err(|e| format!("could not create {}: {e}", data.display()))?;
-    let spec = CommandSpec::new("pnpm", &["run", "--silent", "start"], BOOT_WITHIN)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("NODE_ENV", "production")
-        .env("DATA_DIR", data.display().to_string());
+    let spec = start_command(port, &data);
     let mut running = Running::start(&spec, target.app_dir, env)
         .map_err(|e| format!("could not start `{}`: {e}", spec.display()))?;
     let deadline = Instant::now() + BOOT_WITHIN;
@@ -287,7 +307,7 @@ fn judge_smoke(report: &SmokeReport, expected: &[String]) -> Result<String, Stri
     }
 }
 
-fn checked(spec: &CommandSpec, outcome: Outcome) -> Result<String, String> {
+pub(crate) fn checked(spec: &CommandSpec, outcome: Outcome) -> Result<String, String> {
     if outcome.succeeded() {
         Ok(format!("`{}` passed", spec.display()))
     } else {
@@ -337,23 +357,15 @@ async fn health_ok(port: u16) -> bool {
 mod tests {
     use super::*;
 
-    fn tools(store: Option<&str>) -> Tools {
-        Tools {
-            path: "/usr/bin".to_owned(),
-            chromium: PathBuf::from("/usr/bin/chromium"),
-            pnpm_store: store.map(PathBuf::from),
-        }
-    }
-
     #[test]
     fn install_tries_the_store_alone_before_the_registry() {
-        let [first, second] = install_commands(&tools(Some("/data/pnpm-store")));
+        let [first, second] = install_commands(Some(Path::new("/data/pnpm-store")));
         assert_eq!(
             first.display(),
             "pnpm install --frozen-lockfile --offline --reporter=append-only --store-dir /data/pnpm-store"
         );
         assert!(second.args.contains(&"--prefer-offline".to_owned()));
-        let [no_store, _] = install_commands(&tools(None));
+        let [no_store, _] = install_commands(None);
         assert!(!no_store.args.contains(&"--store-dir".to_owned()));
     }
 

@@ -9,6 +9,7 @@ mod events;
 pub mod gates;
 pub mod package;
 mod pipeline;
+pub mod preview;
 pub mod render;
 mod workspace;
 

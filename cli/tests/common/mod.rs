@@ -248,7 +248,40 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+        self.end_preview_runs();
     }
+}
+
+impl Server {
+    /// Preview runs outlive `appgen serve` on purpose (the next one adopts them); a test's end with
+    /// the test. Each run's whole process group goes, while its leader is still the process its
+    /// pid file names (pids are reused).
+    fn end_preview_runs(&self) {
+        let Ok(runs) = std::fs::read_dir(self.data_dir().join("previews/tasks")) else {
+            return;
+        };
+        for run in runs.flatten() {
+            let Ok(pid_file) = std::fs::read_to_string(run.path().join("pid")) else {
+                continue;
+            };
+            let mut fields = pid_file.split_whitespace();
+            let (Some(pid), Some(started)) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            if process_start(pid).as_deref() == Some(started) {
+                let _ = Command::new("kill")
+                    .args(["-s", "KILL", "--", &format!("-{pid}")])
+                    .status();
+            }
+        }
+    }
+}
+
+/// Field 22 of `/proc/<pid>/stat` (clock ticks after boot), while the process lives.
+pub fn process_start(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(19).map(str::to_owned)
 }
 
 /// The kubectl the tests drive: 1.32, the version this project targets, where the machine has
