@@ -209,8 +209,8 @@ impl Accounts {
         .await
     }
 
-    /// Creates the account; the first one on a server is an admin. Answers None when the
-    /// username is taken or the invite is not valid (both are the caller's to explain).
+    /// Creates the account; the first one on a server is an active admin. Refuses a taken
+    /// username or an invite that is unknown or spent (the caller explains which).
     pub async fn create_user(&self, new: NewUser<'_>) -> Result<Result<User, SignupRefusal>, Error> {
         let (id, username, hash) = (
             new.id.to_owned(),
