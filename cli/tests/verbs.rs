@@ -378,6 +378,28 @@ fn logs_and_wait_follow_a_live_generation_to_its_end() {
     wait_until("it runs", || {
         ann.run(&["get", &long, "-o", "json"]).json()["status"]["phase"] == "Running"
     });
+    // Ctrl-C stops following, not the generation.
+    let mut interrupted = ann.spawn(&["logs", "-f", &long], "");
+    let mut line = String::new();
+    BufReader::new(interrupted.0.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let pid = interrupted.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let stopped = interrupted.finish(DEADLINE);
+    assert_eq!(stopped.code, 130, "{stopped:#?}");
+    assert!(
+        stopped
+            .stderr
+            .contains(&format!("stopped following {long}; it goes on")),
+        "{stopped:#?}"
+    );
     assert_eq!(
         ann.run(&["cancel", &long]).ok().stdout.trim(),
         format!("generation/{long} cancel requested")
@@ -405,6 +427,36 @@ fn logs_and_wait_follow_a_live_generation_to_its_end() {
     let followed = following.finish(DEADLINE);
     assert_eq!(followed.code, 3, "{followed:#?}");
     assert!(followed.stdout.contains("was deleted"), "{followed:#?}");
+}
+
+#[test]
+fn logs_follow_resumes_across_a_restart_of_serve_without_losing_or_repeating_a_line() {
+    let mut server = simulated("1");
+    let ann = User::beside(&server);
+    let name = created(&ann.run(&["new", "A resumed one simulate:seconds=6"]).ok());
+    let mut following = ann.spawn(&["logs", "-f", &name, "-o", "json"], "");
+    let mut first = String::new();
+    BufReader::new(following.0.stdout.as_mut().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    server.restart();
+    let followed = following.finish(DEADLINE);
+    assert_eq!(followed.code, 0, "{followed:#?}\n{}", server.log());
+    let mut seen: Vec<(u64, u64)> = std::iter::once(first.as_str())
+        .chain(followed.stdout.lines())
+        .map(|l| {
+            let event: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            (event["attempt"].as_u64().unwrap(), event["seq"].as_u64().unwrap())
+        })
+        .collect();
+    let in_order = seen.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen, in_order, "every line once, in order");
+    assert!(
+        seen.last().unwrap().0 >= 2,
+        "the task lost with the restart ran again: {seen:?}"
+    );
 }
 
 #[test]

@@ -16,7 +16,7 @@ use super::render::{self, App, Outcome, Timeline, View};
 use super::term::{Progress, Style};
 use super::{
     AgentChoice, AppsArgs, Connection, DownloadArgs, Error, Exit, GetArgs, LogsArgs, LogsOutput, NameArgs,
-    NewArgs, Output, RetryArgs, archive, target,
+    NewArgs, Output, RetryArgs, Structured, archive, target,
 };
 
 /// How many of the latest events `describe` shows.
@@ -182,17 +182,16 @@ pub async fn new(args: NewArgs) -> Result<Exit, Error> {
     Ok(exit)
 }
 
-fn print_value(value: &Value, output: Output) -> Result<(), Error> {
+fn print_value(value: &Value, output: Structured) -> Result<(), Error> {
     match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_default()),
-        Output::Yaml => print!(
+        Structured::Json => println!("{}", serde_json::to_string_pretty(value).unwrap_or_default()),
+        Structured::Yaml => print!(
             "{}",
             serde_saphyr::to_string(value).map_err(|e| Error::BadAnswer {
                 doing: "writing YAML".to_owned(),
                 reason: e.to_string(),
             })?
         ),
-        Output::Wide => {}
     }
     Ok(())
 }
@@ -200,12 +199,13 @@ fn print_value(value: &Value, output: Output) -> Result<(), Error> {
 pub async fn get(args: GetArgs) -> Result<Exit, Error> {
     let client = connect(&args.connection).await?;
     let wide = args.output == Some(Output::Wide);
+    let structured = args.output.and_then(Output::structured);
     let now = Timestamp::now();
     if let Some(name) = &args.name {
         let (value, view) = fetch(&client, name).await?;
-        match args.output {
-            Some(output @ (Output::Json | Output::Yaml)) => print_value(&value, output)?,
-            _ => print!(
+        match structured {
+            Some(output) => print_value(&value, output)?,
+            None => print!(
                 "{}",
                 render::generations_table(&[view], wide, false, now, Style::stdout())
             ),
@@ -217,16 +217,17 @@ pub async fn get(args: GetArgs) -> Result<Exit, Error> {
     } else {
         "/api/v1/generations"
     };
+    let mut query = format!("limit={PAGE}");
+    if let Some(app) = &args.app {
+        if !is_name(app) {
+            return Err(Error::Usage(format!("--app {app:?} is not an app name")));
+        }
+        query.push_str(&format!("&app={app}"));
+    }
     let mut items: Vec<Value> = Vec::new();
     let mut next: Option<String> = None;
     loop {
-        let mut path = format!("{base}?limit={PAGE}");
-        if let Some(app) = &args.app {
-            if !is_name(app) {
-                return Err(Error::Usage(format!("--app {app:?} is not an app name")));
-            }
-            path.push_str(&format!("&app={app}"));
-        }
+        let mut path = format!("{base}?{query}");
         if let Some(token) = &next {
             path.push_str(&format!("&continue={token}"));
         }
@@ -240,8 +241,8 @@ pub async fn get(args: GetArgs) -> Result<Exit, Error> {
         }
     }
     let list = json!({ "items": items });
-    match args.output {
-        Some(output @ (Output::Json | Output::Yaml)) => print_value(&list, output)?,
+    match structured {
+        Some(output) => print_value(&list, output)?,
         _ if items.is_empty() => {
             eprintln!(
                 "No generations yet: describe an app with `appgen new \"A tiny todo list with due dates\"`"
@@ -487,8 +488,8 @@ pub async fn apps(args: AppsArgs) -> Result<Exit, Error> {
         .json(Method::GET, "/api/v1/apps", None, "listing apps")
         .await?;
     match args.output {
-        Some(output @ (Output::Json | Output::Yaml)) => print_value(&value, output)?,
-        _ => {
+        Some(output) => print_value(&value, output)?,
+        None => {
             let apps: Vec<App> = parse(&value["items"], "listing apps")?;
             if apps.is_empty() {
                 eprintln!("No apps yet: describe one with `appgen new \"A tiny todo list with due dates\"`");

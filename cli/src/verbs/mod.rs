@@ -154,12 +154,29 @@ pub struct Connection {
     data_dir: Option<PathBuf>,
 }
 
-/// How `get` and `apps` print.
+/// How `get` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     Json,
     Yaml,
     Wide,
+}
+
+/// The API's answer, whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Structured {
+    Json,
+    Yaml,
+}
+
+impl Output {
+    fn structured(self) -> Option<Structured> {
+        match self {
+            Output::Json => Some(Structured::Json),
+            Output::Yaml => Some(Structured::Yaml),
+            Output::Wide => None,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -272,7 +289,7 @@ pub struct RetryArgs {
 pub struct AppsArgs {
     /// json or yaml: the API's view, whole.
     #[arg(short, long, value_enum)]
-    output: Option<Output>,
+    output: Option<Structured>,
     #[command(flatten)]
     connection: Connection,
 }

@@ -536,12 +536,14 @@ impl Timeline {
             }
             self.attempt = Some(event.attempt);
         }
+        let Some((text, paint)) = event_text(event) else {
+            return lines;
+        };
         let time = event
             .ts
             .to_zoned(self.tz.clone())
             .strftime("%H:%M:%S")
             .to_string();
-        let (text, paint) = event_text(event);
         let mut text_lines = text.lines();
         let first = text_lines.next().unwrap_or_default();
         // Later lines line up under the first one's text.
@@ -558,8 +560,8 @@ impl Timeline {
     }
 }
 
-/// What one event says, in words, and its colour.
-fn event_text(event: &TaskEvent) -> (String, Option<Paint>) {
+/// What one event says, in words, and its colour; None when another line already says it.
+fn event_text(event: &TaskEvent) -> Option<(String, Option<Paint>)> {
     let body = &event.body;
     let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default();
     let took = || {
@@ -568,7 +570,11 @@ fn event_text(event: &TaskEvent) -> (String, Option<Paint>) {
             .map(|ms| format!(" ({})", duration_ms(ms)))
             .unwrap_or_default()
     };
-    match event.event_type {
+    let said = match event.event_type {
+        // A gate's own line says how it went and how long it took.
+        TaskEventType::Phase if text("state") == "finished" && text("step").starts_with("verify/") => {
+            return None;
+        }
         TaskEventType::Phase => match text("state") {
             "finished" => (format!("  {} done{}", text("step"), took()), Some(Paint::Dim)),
             _ => (format!("▸ {}", text("step")), Some(Paint::Bold)),
@@ -641,7 +647,8 @@ fn event_text(event: &TaskEvent) -> (String, Option<Paint>) {
             format!("✗ {} failed: {}", text("step"), text("message")),
             Some(Paint::Red),
         ),
-    }
+    };
+    Some(said)
 }
 
 fn agent_text(body: &Value) -> (String, Option<Paint>) {
@@ -810,9 +817,17 @@ crm-a1b2c    crm    Pending                                                     
                 event(
                     2,
                     "phase",
+                    json!({"step": "package", "state": "finished", "durationMs": 2300}),
+                ),
+                vec!["11:55:02    package done (2.3s)"],
+            ),
+            (
+                event(
+                    2,
+                    "phase",
                     json!({"step": "verify/build", "state": "finished", "durationMs": 2300}),
                 ),
-                vec!["11:55:02    verify/build done (2.3s)"],
+                vec![],
             ),
             (
                 event(3, "log", json!({"message": "agent: scaffold"})),
