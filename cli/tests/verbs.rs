@@ -90,6 +90,15 @@ impl Background {
     }
 }
 
+/// `appgen ARGS` as one shell command line.
+fn shell_line(args: &[&str]) -> String {
+    let quoted: Vec<String> = std::iter::once(APPGEN)
+        .chain(args.iter().copied())
+        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
+        .collect();
+    quoted.join(" ")
+}
+
 /// Someone at a terminal: a home directory of their own (no saved login), working in it, with
 /// no appgen settings in the environment but those given.
 struct User {
@@ -172,13 +181,9 @@ impl User {
     /// `appgen ARGS` under a pseudo-terminal, as `script` gives one: stdout and stderr are the
     /// terminal, so both come back together in `stdout`.
     fn in_terminal(&self, args: &[&str]) -> Run {
-        let quoted: Vec<String> = std::iter::once(APPGEN)
-            .chain(args.iter().copied())
-            .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-            .collect();
         let child = self
             .command("script")
-            .args(["-q", "-e", "-c", &quoted.join(" "), "/dev/null"])
+            .args(["-q", "-e", "-c", &shell_line(args), "/dev/null"])
             .env("TERM", "xterm-256color")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -186,6 +191,34 @@ impl User {
             .spawn()
             .expect("run script");
         Background(child).finish(DEADLINE)
+    }
+
+    /// `appgen ARGS` in a tmux window, answering each prompt (`Username:`) with its line once it
+    /// shows; returns the screen after the command ended.
+    fn at_keyboard(&self, args: &[&str], answers: &[(&str, &str)]) -> String {
+        // A tmux server of its own: nothing shared with other tests or other tmux users.
+        let socket = format!("appgen-verbs-{}", std::process::id());
+        let tmux = |args: &[&str]| {
+            let out = self
+                .command("tmux")
+                .arg("-L")
+                .arg(&socket)
+                .args(args)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let line = format!("{}; echo \"exit $?\"; sleep 60", shell_line(args));
+        tmux(&["new-session", "-d", "-x", "150", "-y", "30", &line]);
+        let screen = || tmux(&["capture-pane", "-p"]);
+        for (prompt, answer) in answers {
+            wait_until(&format!("{prompt} shows"), || screen().contains(prompt));
+            tmux(&["send-keys", answer, "Enter"]);
+        }
+        wait_until("the command ends", || screen().contains("exit "));
+        let shown = screen();
+        tmux(&["kill-server"]);
+        shown
     }
 }
 
@@ -538,6 +571,20 @@ fn login_saves_a_personal_token_that_the_verbs_then_use() {
             .starts_with("appgen CLI on "),
         "{tokens}"
     );
+
+    // At a keyboard the password is asked for without echo.
+    Rest::sign_up(&server.address, "bob");
+    let bob = User::new();
+    let screen = bob.at_keyboard(
+        &["login", "--server", &url],
+        &[("Username:", "bob"), ("Password:", PASSWORD)],
+    );
+    assert!(screen.contains("Username: bob\nPassword:\n"), "{screen}");
+    assert!(
+        screen.contains("Logged in to") && screen.contains("exit 0"),
+        "{screen}"
+    );
+    assert!(!screen.contains(PASSWORD), "{screen}");
 
     // With no data directory around, the saved login is what the verbs use.
     let mine = created(&ann.run(&["new", "A recipe box"]).ok());
