@@ -15,6 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -32,6 +33,19 @@ pub struct Answer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+}
+
+/// Who a token belongs to, as `/api/v1/auth/me` answers.
+#[derive(Debug, Deserialize)]
+pub struct Me {
+    pub namespace: String,
+    /// None for the admin token, which is no account.
+    pub user: Option<Account>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Account {
+    pub username: String,
 }
 
 /// A client of one server, sending one bearer token (or none, to sign in).
@@ -54,11 +68,10 @@ impl Client {
 
     /// A client with no token, trusting the system's roots and `ca_pem`.
     pub fn anonymous(server: &str, ca_pem: Option<&str>) -> Result<Client, Error> {
+        // The system's roots even for an http server: a download may be redirected to https
+        // object storage.
         let mut roots = rustls::RootCertStore::empty();
-        // System roots only matter for https; reading them costs a few milliseconds.
-        if server.starts_with("https://") {
-            roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        }
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
         if let Some(pem) = ca_pem {
             roots.add_parsable_certificates(CertificateDer::pem_slice_iter(pem.as_bytes()).flatten());
         }
@@ -199,6 +212,12 @@ impl Client {
             doing: doing.to_owned(),
             reason: e.to_string(),
         })
+    }
+
+    /// Who this client's token belongs to, and the namespace of their generations.
+    pub async fn me(&self, doing: &str) -> Result<Me, Error> {
+        let me = self.json(Method::GET, "/api/v1/auth/me", None, doing).await?;
+        parse(&me, doing)
     }
 
     /// A request whose successful answer has nothing to read (`204`).

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use appgen_crd::Phase;
+use appgen_crd::{AgentName, Phase};
 use http::Method;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -15,9 +15,10 @@ use super::follow::{self, Seen};
 use super::render::{self, App, Outcome, Timeline, View};
 use super::term::{Progress, Style};
 use super::{
-    AgentChoice, AppsArgs, Connection, DownloadArgs, Error, Exit, GetArgs, LogsArgs, LogsOutput, NameArgs,
-    NewArgs, Output, RetryArgs, Structured, archive, target,
+    AppsArgs, Connection, DownloadArgs, Error, Exit, GetArgs, LogsArgs, LogsOutput, NameArgs, NewArgs,
+    Output, RetryArgs, Structured, archive, target,
 };
+use crate::generate::Agent;
 
 /// How many of the latest events `describe` shows.
 const DESCRIBE_EVENTS: usize = 15;
@@ -41,28 +42,14 @@ fn is_name(s: &str) -> bool {
 }
 
 /// `namespace/name`, or a name in the caller's own namespace.
-pub fn split_name(name: &str) -> Result<(Option<&str>, &str), Error> {
-    let label = is_name;
+fn split_name(name: &str) -> Result<(Option<&str>, &str), Error> {
     match name.split_once('/') {
-        Some((namespace, name)) if label(namespace) && label(name) => Ok((Some(namespace), name)),
-        None if label(name) => Ok((None, name)),
+        Some((namespace, name)) if is_name(namespace) && is_name(name) => Ok((Some(namespace), name)),
+        None if is_name(name) => Ok((None, name)),
         _ => Err(Error::Usage(format!(
             "{name:?} is not a generation name: give its name (e.g. todo-list-x7k2p), or namespace/name"
         ))),
     }
-}
-
-async fn own_namespace(client: &Client) -> Result<String, Error> {
-    let me = client
-        .json(Method::GET, "/api/v1/auth/me", None, "finding your namespace")
-        .await?;
-    me["namespace"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| Error::BadAnswer {
-            doing: "finding your namespace".to_owned(),
-            reason: "the answer names no namespace".to_owned(),
-        })
 }
 
 /// The API path of the generation `name` names.
@@ -70,7 +57,7 @@ async fn path_of(client: &Client, name: &str) -> Result<String, Error> {
     let (namespace, name) = split_name(name)?;
     let namespace = match namespace {
         Some(namespace) => namespace.to_owned(),
-        None => own_namespace(client).await?,
+        None => client.me("finding your namespace").await?.namespace,
     };
     Ok(format!("/api/v1/generations/{namespace}/{name}"))
 }
@@ -85,23 +72,14 @@ async fn fetch(client: &Client, name: &str) -> Result<(Value, View), Error> {
 }
 
 /// The body of a create request.
-pub fn create_body(
-    prompt: &str,
-    app: Option<&str>,
-    agent: Option<AgentChoice>,
-    budget: Option<f64>,
-) -> Value {
+fn create_body(prompt: &str, app: Option<&str>, agent: Option<Agent>, budget: Option<f64>) -> Value {
     let mut body = json!({ "prompt": prompt });
     if let Some(app) = app {
         body["app"] = json!(app);
     }
     let mut agent_spec = serde_json::Map::new();
     if let Some(agent) = agent {
-        let name = match agent {
-            AgentChoice::Scaffold => "scaffold",
-            AgentChoice::ClaudeCode => "claude-code",
-        };
-        agent_spec.insert("name".to_owned(), json!(name));
+        agent_spec.insert("name".to_owned(), json!(AgentName::from(agent).as_str()));
     }
     if let Some(budget) = budget {
         agent_spec.insert("maxBudgetUsd".to_owned(), json!(budget));
@@ -397,7 +375,7 @@ fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 /// The command `$BROWSER` names for `url`: its first entry, with `%s` replaced by the URL or the
 /// URL added as the last argument.
-pub fn browser_command(browser: &str, url: &str) -> Option<(String, Vec<String>)> {
+fn browser_command(browser: &str, url: &str) -> Option<(String, Vec<String>)> {
     let entry = browser.split(':').map(str::trim).find(|e| !e.is_empty())?;
     let mut words = entry.split_whitespace().map(str::to_owned);
     let program = words.next()?;
@@ -524,7 +502,7 @@ mod tests {
             json!({"prompt": "A todo list"})
         );
         assert_eq!(
-            create_body("x", Some("todo"), Some(AgentChoice::ClaudeCode), Some(2.5)),
+            create_body("x", Some("todo"), Some(Agent::ClaudeCode), Some(2.5)),
             json!({"prompt": "x", "app": "todo", "agent": {"name": "claude-code", "maxBudgetUsd": 2.5}})
         );
     }

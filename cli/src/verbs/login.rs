@@ -5,23 +5,11 @@ use http::Method;
 use http::header::SET_COOKIE;
 use serde_json::json;
 
-use super::client::{Client, parse};
+use super::client::Client;
 use super::target::{self, Config, Target};
 use super::term::ask;
 use super::{Error, Exit, LoginArgs};
 use crate::data_dir::Served;
-
-/// The account a token belongs to, as `/api/v1/auth/me` answers.
-#[derive(Debug, serde::Deserialize)]
-struct Me {
-    namespace: String,
-    user: Option<User>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct User {
-    username: String,
-}
 
 pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
     let server = target::normalize(&args.server)?;
@@ -47,10 +35,7 @@ pub async fn login(args: LoginArgs) -> Result<Exit, Error> {
         ca_pem,
     };
     let client = Client::new(&target)?;
-    let me = client
-        .json(Method::GET, "/api/v1/auth/me", None, "checking the token")
-        .await?;
-    let me: Me = parse(&me, "checking the token")?;
+    let me = client.me("checking the token").await?;
     let path = target::save_config(&Config { server, token })?;
     let who = me
         .user

@@ -18,6 +18,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use crate::generate::Agent;
+
 /// The exit codes of the user verbs, for `appgen --help`.
 pub const EXIT_CODES: &str = "\
 Exit codes of the user verbs (new, get, describe, logs, download, open, cancel, retry, delete, apps, login):
@@ -196,7 +198,7 @@ pub struct NewArgs {
     app: Option<String>,
     /// The coding agent; unset lets the server choose.
     #[arg(long, value_enum)]
-    agent: Option<AgentChoice>,
+    agent: Option<Agent>,
     /// The most the AI agent may spend, in US dollars.
     #[arg(long, value_name = "USD")]
     budget: Option<f64>,
@@ -212,12 +214,6 @@ pub struct NewArgs {
     open: bool,
     #[command(flatten)]
     connection: Connection,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum AgentChoice {
-    Scaffold,
-    ClaudeCode,
 }
 
 #[derive(Debug, Args)]
