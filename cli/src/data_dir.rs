@@ -79,36 +79,47 @@ impl DataDir {
         fs::write(&temp, json!({ "url": url }).to_string()).map_err(io_error(&temp))?;
         fs::rename(&temp, &path).map_err(io_error(&path))
     }
+}
 
-    fn server_url(&self) -> Result<String, Error> {
-        let path = self.root.join(SERVER_FILE);
-        let text =
-            fs::read_to_string(&path).map_err(|_| Error::NotServed(self.root.display().to_string()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|_| Error::NotServed(self.root.display().to_string()))?;
-        value["url"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| Error::NotServed(self.root.display().to_string()))
+/// What an `appgen serve` left in its data directory for clients on this machine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    /// Where it listens, e.g. `https://127.0.0.1:8080`.
+    pub url: String,
+    pub admin_token: Option<String>,
+    /// The CA its HTTPS certificates come from (PEM).
+    pub ca_pem: Option<String>,
+}
+
+impl Served {
+    /// What the data directory `root` holds, or None when no `serve` has run with it.
+    pub fn read(root: &Path) -> Option<Served> {
+        let text = fs::read_to_string(root.join(SERVER_FILE)).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let url = value["url"].as_str()?.to_owned();
+        let admin_token = fs::read_to_string(root.join(TOKEN_FILE))
+            .ok()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
+        Some(Served {
+            url,
+            admin_token,
+            ca_pem: crate::tls::ca_pem(root),
+        })
     }
 }
 
 /// A kubeconfig that kubectl uses as is: the server's URL and the admin token.
 pub fn kubeconfig(root: &Path) -> Result<String, Error> {
-    let dir = DataDir {
-        root: root.to_owned(),
-    };
-    let url = dir.server_url()?;
-    if !root.join(TOKEN_FILE).exists() {
-        return Err(Error::NotServed(root.display().to_string()));
-    }
-    let token = dir.admin_token()?;
-    let ca = crate::tls::ca_pem(root).ok_or_else(|| Error::NotServed(root.display().to_string()))?;
+    let not_served = || Error::NotServed(root.display().to_string());
+    let served = Served::read(root).ok_or_else(not_served)?;
+    let token = served.admin_token.ok_or_else(not_served)?;
+    let ca = served.ca_pem.ok_or_else(not_served)?;
     let ca_data = base64::engine::general_purpose::STANDARD.encode(ca);
     let config = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{ "name": "appgen", "cluster": { "server": url, "certificate-authority-data": ca_data } }],
+        "clusters": [{ "name": "appgen", "cluster": { "server": served.url, "certificate-authority-data": ca_data } }],
         "users": [{ "name": "appgen-admin", "user": { "token": token } }],
         "contexts": [{ "name": "appgen", "context": { "cluster": "appgen", "user": "appgen-admin", "namespace": "default" } }],
         "current-context": "appgen",

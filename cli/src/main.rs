@@ -1,5 +1,6 @@
 //! `appgen`: idea to URL. One binary for every part: `serve` runs everything on one machine,
-//! `crd` prints the Generation CRD, `kubeconfig` points kubectl at a running `serve`.
+//! `crd` prints the Generation CRD, `kubeconfig` points kubectl at a running `serve`, and the
+//! user verbs (`new`, `get`, `logs`, ...) talk to its REST API.
 
 mod api;
 mod controller;
@@ -10,17 +11,19 @@ mod preview;
 mod proxy;
 mod serve;
 mod tls;
+mod verbs;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "appgen",
     version,
-    about = "appgen: describe a web app, get it built, tested and delivered."
+    about = "appgen: describe a web app, get it built, tested and delivered.",
+    after_help = verbs::EXIT_CODES
 )]
 struct Cli {
     /// How log lines are written.
@@ -38,6 +41,17 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(flatten)]
+    Verb(verbs::Verb),
+    /// Print a shell completion script.
+    ///
+    /// Example: appgen completions bash > /etc/bash_completion.d/appgen
+    ///
+    /// Example: appgen completions zsh > "${fpath[1]}/_appgen"
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
     /// Run appgen on this machine: the Kubernetes-compatible API, on one port.
     ///
     /// Example: appgen serve --listen 127.0.0.1:8080 --data-dir ./.appgen
@@ -129,6 +143,12 @@ fn main() -> ExitCode {
     // TLS set-up from failing at run time when both are linked.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
+        // The verbs print their own errors; their exit codes say what kind each was.
+        Command::Verb(verb) => return verbs::run(verb),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "appgen", &mut std::io::stdout());
+            Ok(())
+        }
         Command::Serve(args) => serve::run(args),
         Command::Controller(args) => serve::run_controller(args),
         Command::Api(args) => api::run(args),
