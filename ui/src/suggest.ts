@@ -15,21 +15,23 @@ const FILLER = new Set(
   ).split(' '),
 );
 
-/** Words that end the name once it has begun: what follows is detail. */
+/** Words that end the name once it has begun (as punctuation does): what follows is detail. */
 const BREAKS = new Set(
   'with where which who whose that to for so and or but in on at by from of using via including plus'.split(' '),
 );
 
 export function suggestAppName(prompt: string): string {
-  const words = prompt
+  // Words, and the punctuation that ends a clause ("Recipe box: recipes with…").
+  const tokens = prompt
     .toLowerCase()
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
+    .match(/[a-z0-9]+|[.,:;!?()\u2013\u2014]/g) ?? [];
   const picked: string[] = [];
-  for (const word of words) {
-    if (picked.length > 0 && BREAKS.has(word)) break;
+  for (const word of tokens) {
+    const isWord = /^[a-z0-9]/.test(word);
+    if (picked.length > 0 && (BREAKS.has(word) || !isWord)) break;
+    if (!isWord) continue;
     if (FILLER.has(word) || BREAKS.has(word)) continue;
     picked.push(word);
     if (picked.length === MAX_WORDS) break;
