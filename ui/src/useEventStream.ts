@@ -5,7 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { Generation, Outputs, Phase } from './api';
 import {
   EVENT_TYPES,
-  compareEvents,
+  lastEventId,
   mergeEvent,
   orderedEvents,
   parseEvent,
@@ -46,14 +46,15 @@ export function useEventStream(url: string | undefined, handlers: Handlers): Str
 
   useEffect(() => {
     if (!url) return;
-    setEvents(new Map());
     setReconnecting(false);
     setOutcome(undefined);
     let source: EventSource | undefined;
     let retryTimer: ReturnType<typeof setTimeout> | undefined;
     let failures = 0;
     let finished = false;
-    let newest: GenEvent | undefined;
+    // Everything received for this URL, across connections, so a reopen knows where to resume.
+    let held: EventMap = new Map();
+    setEvents(held);
 
     const connected = () => {
       failures = 0;
@@ -63,14 +64,14 @@ export function useEventStream(url: string | undefined, handlers: Handlers): Str
     const open = () => {
       // EventSource resends Last-Event-ID by itself when it reconnects; a new one cannot, so it
       // names the newest event held in the query instead.
-      const es = new EventSource(resumeUrl(url, newest?.id));
+      const es = new EventSource(resumeUrl(url, lastEventId(held)));
       source = es;
       es.onopen = connected;
       const onEvent = (message: MessageEvent<string>) => {
         const event = parseEvent(message.type, message.lastEventId, message.data);
         if (!event) return;
-        if (!newest || compareEvents(event, newest) > 0) newest = event;
-        setEvents((held) => mergeEvent(held, event));
+        held = mergeEvent(held, event);
+        setEvents(held);
         connected();
       };
       for (const type of EVENT_TYPES) es.addEventListener(type, onEvent);

@@ -35,6 +35,12 @@ beforeEach(() => {
   FakeEventSource.install();
 });
 
+/** The stream opens in an effect after the page first shows the generation. */
+async function streamOpened(): Promise<FakeEventSource> {
+  await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+  return FakeEventSource.latest();
+}
+
 describe('the generation page', () => {
   it('shows the stream as a timeline, then the outputs once the outcome arrives, and closes the stream', async () => {
     let answer = generation();
@@ -44,7 +50,7 @@ describe('the generation page', () => {
     expect(screen.getByText('Running')).toBeTruthy();
     expect(screen.getByText('A tiny todo list with a title and a done flag')).toBeTruthy();
 
-    const es = FakeEventSource.latest();
+    const es = await streamOpened();
     expect(es.url).toBe(`${PATH}/events`);
     act(() => {
       es.open();
@@ -99,9 +105,8 @@ describe('the generation page', () => {
   it('reconnects after drops and server restarts without losing or duplicating events', async () => {
     stubFetch({ [`GET ${PATH}`]: { status: 200, body: generation() } });
     renderPage();
-    await screen.findByRole('heading', { name: 'todo-list', level: 1 });
+    const first = await streamOpened();
     vi.useFakeTimers();
-    const first = FakeEventSource.latest();
     act(() => {
       first.open();
       first.sendEvent(1, 1, 'phase', { step: 'verify/install', state: 'started' });
@@ -169,7 +174,8 @@ describe('the generation page', () => {
     fireEvent.click(await screen.findByRole('button', { name: 'Cancel' }));
     await screen.findByRole('button', { name: 'Cancelling…' });
     expect(calls.map((c) => `${c.method} ${c.path}`)).toContain(`POST ${PATH}/cancel`);
-    act(() => FakeEventSource.latest().send('status', { ...generation(), status: { phase: 'Cancelled' } }));
+    const es = await streamOpened();
+    act(() => es.send('status', { ...generation(), status: { phase: 'Cancelled' } }));
     expect(screen.getByText('Cancelled', { selector: '.badge' })).toBeTruthy();
     expect(screen.getByRole('button', { name: 'Retry' })).toBeTruthy();
   });
