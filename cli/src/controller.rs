@@ -128,6 +128,8 @@ pub struct Parts {
     pub backend: Arc<dyn Backend>,
     pub store: Arc<dyn ArtifactStore>,
     pub config: ControllerConfig,
+    /// The agent for Generations whose spec names none; None when tasks only pretend to run.
+    pub agent: Option<AgentName>,
 }
 
 pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Result<Parts, Error> {
@@ -138,6 +140,7 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
     })?;
     let store: Arc<dyn ArtifactStore> =
         Arc::new(LocalStore::new(artifacts).map_err(|e| Error::Controller(e.to_string()))?);
+    let mut agent = None;
     let backend: Arc<dyn Backend> = match args.backend {
         BackendKind::Process => {
             let command = match &args.generator {
@@ -161,11 +164,15 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
             config
                 .env
                 .push(("APPGEN_PNPM_STORE".to_owned(), store.display().to_string()));
-            let agent = choose_agent(args.agent, |name| std::env::var(name).ok(), &config_path());
-            config.env.push((
-                "APPGEN_AGENT".to_owned(),
-                AgentName::from(agent).as_str().to_owned(),
+            let chosen = AgentName::from(choose_agent(
+                args.agent,
+                |name| std::env::var(name).ok(),
+                &config_path(),
             ));
+            config
+                .env
+                .push(("APPGEN_AGENT".to_owned(), chosen.as_str().to_owned()));
+            agent = Some(chosen);
             // Only the model's credentials and switches reach tasks; the generator hands them to
             // the CLI alone, never to the app it checks.
             config
@@ -205,6 +212,7 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
         backend,
         store,
         config,
+        agent,
     })
 }
 

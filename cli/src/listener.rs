@@ -2,10 +2,12 @@
 //! (kubectl, kube-rs: they need TLS to send a token) or plain HTTP (browsers, curl, previews).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
@@ -33,7 +35,7 @@ pub async fn serve(
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(e) => {
@@ -47,6 +49,7 @@ pub async fn serve(
         };
         tokio::spawn(connection(
             stream,
+            peer,
             acceptor.clone(),
             router.clone(),
             graceful.watcher(),
@@ -61,14 +64,28 @@ pub async fn serve(
     }
 }
 
-async fn connection(stream: TcpStream, acceptor: TlsAcceptor, router: Router, graceful: Watcher) {
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    router: Router,
+    graceful: Watcher,
+) {
     let _ = stream.set_nodelay(true);
     let mut first = [0u8; 1];
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await {
         Ok(Ok(1)) => {}
         _ => return,
     }
-    let service = TowerToHyperService::new(router);
+    // The REST API limits requests per client address; it reads the address from here.
+    let service = TowerToHyperService::new(
+        tower::ServiceBuilder::new()
+            .map_request(move |mut request: http::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            })
+            .service(router),
+    );
     if first[0] == TLS_HANDSHAKE {
         let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
             Ok(Ok(tls)) => tls,

@@ -1,6 +1,7 @@
 //! `appgen`: idea to URL. One binary for every part: `serve` runs everything on one machine,
 //! `crd` prints the Generation CRD, `kubeconfig` points kubectl at a running `serve`.
 
+mod api;
 mod controller;
 mod data_dir;
 mod generate;
@@ -60,6 +61,10 @@ enum Command {
     ///
     /// Example: appgen generate --input file:///var/lib/appgen/artifacts/generations/default/todo/<uid>/input.json
     Generate(generate::GenerateArgs),
+    /// Run only the REST API and web UI, against the cluster of the current kubeconfig.
+    ///
+    /// Example: appgen api --artifacts s3://appgen-artifacts/prod --signup invite
+    Api(api::ApiOnlyArgs),
 }
 
 /// What can stop the binary, each with what to do about it.
@@ -85,6 +90,8 @@ pub enum Error {
     ApiServer(Box<appgen_local_apiserver::Error>),
     #[error("{0}")]
     Crd(#[from] appgen_crd::Error),
+    #[error("the REST API: {0}")]
+    Api(String),
     #[error("rendering YAML: {0}")]
     Yaml(String),
 }
@@ -116,6 +123,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Controller(args) => serve::run_controller(args),
+        Command::Api(args) => api::run(args),
         Command::Kubeconfig { data_dir } => data_dir::kubeconfig(&data_dir).map(|yaml| print!("{yaml}")),
         // Its exit code says whether the app was delivered; its errors are in result.json.
         Command::Generate(args) => return generate::run(args),

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use appgen_api::ApiState;
 use appgen_local_apiserver::{Config, LocalApiServer};
 use axum::Router;
 use axum::routing::get;
@@ -12,7 +11,9 @@ use axum::routing::get;
 use std::sync::Arc;
 
 use appgen_controller::Metrics;
+use appgen_crd::AgentName;
 
+use crate::api::ApiArgs;
 use crate::controller::{self, ControllerArgs};
 use crate::data_dir::DataDir;
 use crate::{Error, listener, tls};
@@ -39,6 +40,8 @@ pub struct ServeArgs {
     no_controller: bool,
     #[command(flatten)]
     controller: ControllerArgs,
+    #[command(flatten)]
+    api: ApiArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -182,11 +185,13 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     let parts = controller::build(&args.controller, dir.root(), system_clock())?;
 
     let client = in_process_client(apiserver.router(), &token)?;
-    let api = appgen_api::router(ApiState {
-        admin_tokens: Arc::new(vec![token]),
-        client: client.clone(),
-        store: parts.store.clone(),
-    });
+    let agents = match parts.agent {
+        Some(AgentName::ClaudeCode) => vec![AgentName::ClaudeCode, AgentName::Scaffold],
+        _ => vec![AgentName::Scaffold],
+    };
+    let api_config = crate::api::config(&args.api, agents, args.controller.public_url.as_deref());
+    let api = crate::api::start(api_config, &dir, token, client.clone(), parts.store.clone())?;
+    let api = appgen_api::router(api);
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/livez", get(|| async { "ok" }))
@@ -251,7 +256,7 @@ fn in_process_client(kubernetes_api: Router, token: &str) -> Result<kube::Client
     Ok(kube::Client::new(service, "default"))
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {

@@ -492,7 +492,10 @@ impl Draft<'_> {
                 self.close_attempt(DELIVERED, code, finished_at);
                 self.status.outputs = self.outputs_of(result);
                 self.status.step = Some("delivered".into());
-                let url = result
+                // The published outputs: the archive at its download address, not the task's
+                // view of the store.
+                let url = self
+                    .status
                     .outputs
                     .as_ref()
                     .and_then(|o| o.url.as_deref().or(o.archive_url.as_deref()));

@@ -2,6 +2,7 @@
 //! and the clients that talk to it (kubectl, kube-rs, raw HTTP).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod rest;
 pub mod task;
 
 use std::io::{Read, Write};
