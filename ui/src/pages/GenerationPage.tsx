@@ -109,15 +109,16 @@ export function GenerationPage({ namespace, name }: { namespace: string; name: s
           <dl className="facts">
             <dt>Cost</dt>
             <dd>{formatCost(status.usage.costUsd)}</dd>
-            {status.usage.inputTokens !== undefined && (
+            {/* The scaffold agent uses no model: its zero tokens and turns say nothing. */}
+            {!!(status.usage.inputTokens || status.usage.outputTokens) && (
               <>
                 <dt>Tokens</dt>
                 <dd>
-                  {formatCount(status.usage.inputTokens)} in, {formatCount(status.usage.outputTokens ?? 0)} out
+                  {formatCount(status.usage.inputTokens ?? 0)} in, {formatCount(status.usage.outputTokens ?? 0)} out
                 </dd>
               </>
             )}
-            {status.usage.turns !== undefined && (
+            {!!status.usage.turns && (
               <>
                 <dt>Turns</dt>
                 <dd>{status.usage.turns}</dd>

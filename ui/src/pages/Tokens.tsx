@@ -42,8 +42,8 @@ export function Tokens() {
     <div className="page">
       <h1>API tokens</h1>
       <p>
-        Scripts and the <code>appgen</code> command line use a token as <code>Authorization: Bearer …</code>. A token
-        acts as you until you revoke it.
+        Scripts and the <code>appgen</code> command line send a token in the header{' '}
+        <code>Authorization: Bearer &lt;token&gt;</code>; it acts as you until you revoke it.
       </p>
       <form onSubmit={create} className="inline-form">
         <label htmlFor="token-name">Token name</label>
