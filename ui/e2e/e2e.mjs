@@ -248,13 +248,14 @@ async function userA(browser) {
 
   step('generations, apps, tokens and admin pages');
   await open(page, '/generations', 'Generations');
-  const cards = await page.locator('.cards > li').count();
-  check(cards >= 3, `the generations list shows ${cards} generations, expected 3`);
   await page.locator('.cards .badge', { hasText: 'Cancelled' }).first().waitFor();
+  const cards = await page.locator('.cards > li').count();
+  check(cards === 3, `the generations list shows ${cards} generations, expected 3`);
   await shot(page, 'generations');
 
   await open(page, '/apps', 'Apps');
   const todoApp = page.locator('section.app', { has: page.getByRole('heading', { name: 'todo-list' }) });
+  await todoApp.waitFor();
   const versions = await todoApp.locator('.versions > li').count();
   check(versions === 2, `the apps page shows ${versions} versions of todo-list, expected 2`);
   await shot(page, 'apps');
