@@ -74,6 +74,28 @@ describe('signing in', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Create account' }));
     expect((await screen.findByRole('status')).textContent).toMatch(/bob was created and waits for an administrator/);
   });
+
+  it('shows a refused invite code beside the invite field', async () => {
+    stubFetch({
+      'GET /api/v1/config': { status: 200, body: { ...config, signup: 'invite' } },
+      'GET /api/v1/auth/me': unauthorized,
+      'POST /api/v1/auth/signup': {
+        status: 422,
+        body: { error: { code: 'invalid', field: 'invite', message: 'This invite code is not valid.' } },
+      },
+    });
+    at('/signup');
+    fireEvent.change(await screen.findByLabelText('Username'), { target: { value: 'bob' } });
+    fireEvent.change(screen.getByLabelText('Password'), { target: { value: 'a long password' } });
+    const invite = screen.getByLabelText('Invite code');
+    fireEvent.change(invite, { target: { value: 'nope' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create account' }));
+    const message = await screen.findByText('This invite code is not valid.');
+    expect(invite.getAttribute('aria-describedby')).toContain(message.id);
+    expect(invite.getAttribute('aria-invalid')).toBe('true');
+    expect(screen.getByLabelText('Username').getAttribute('aria-invalid')).toBeNull();
+    expect(screen.getAllByRole('alert')).toHaveLength(1);
+  });
 });
 
 describe('the admin page', () => {

@@ -4,7 +4,7 @@
 
 export type Phase = 'Pending' | 'Running' | 'Delivered' | 'Failed' | 'Cancelled';
 
-export const FINISHED_PHASES: readonly Phase[] = ['Delivered', 'Failed', 'Cancelled'];
+const FINISHED_PHASES: readonly Phase[] = ['Delivered', 'Failed', 'Cancelled'];
 
 export interface User {
   id: string;

@@ -4,6 +4,9 @@ import { ErrorText } from '../components/ErrorText';
 import { Link } from '../router';
 import { useSession } from '../session';
 
+/** The request's fields, each with a control of its own to show its error beside. */
+const FIELDS = ['username', 'password', 'invite'];
+
 export function SignUp() {
   const { config, signedIn } = useSession();
   const [username, setUsername] = useState('');
@@ -58,7 +61,11 @@ export function SignUp() {
     }
   };
 
-  const fieldError = (field: string) => (error instanceof ApiError && error.field === field ? error : undefined);
+  const failed = error instanceof ApiError && error.field && FIELDS.includes(error.field) ? error.field : undefined;
+  /** The field's hint, and the server's complaint about it when there is one. */
+  const describedBy = (field: string) => (failed === field ? `${field}-hint ${field}-error` : `${field}-hint`);
+  const fieldError = (field: string) =>
+    failed === field ? <ErrorText error={error} id={`${field}-error`} /> : null;
 
   return (
     <div className="auth">
@@ -75,8 +82,8 @@ export function SignUp() {
             minLength={3}
             maxLength={30}
             pattern="[a-z][a-z0-9\-]*"
-            aria-describedby="username-hint"
-            aria-invalid={fieldError('username') ? true : undefined}
+            aria-describedby={describedBy('username')}
+            aria-invalid={failed === 'username' ? true : undefined}
             value={username}
             onChange={(e) => setUsername(e.target.value)}
           />
@@ -84,6 +91,7 @@ export function SignUp() {
         <p id="username-hint" className="hint">
           3–30 lowercase letters, digits or hyphens, starting with a letter.
         </p>
+        {fieldError('username')}
         <label>
           Password
           <input
@@ -92,8 +100,8 @@ export function SignUp() {
             autoComplete="new-password"
             required
             minLength={10}
-            aria-describedby="password-hint"
-            aria-invalid={fieldError('password') ? true : undefined}
+            aria-describedby={describedBy('password')}
+            aria-invalid={failed === 'password' ? true : undefined}
             value={password}
             onChange={(e) => setPassword(e.target.value)}
           />
@@ -101,6 +109,7 @@ export function SignUp() {
         <p id="password-hint" className="hint">
           At least 10 characters.
         </p>
+        {fieldError('password')}
         {config.signup === 'invite' && (
           <>
             <label>
@@ -109,8 +118,8 @@ export function SignUp() {
                 name="invite"
                 autoComplete="off"
                 spellCheck={false}
-                aria-describedby="invite-hint"
-                aria-invalid={fieldError('invite') ? true : undefined}
+                aria-describedby={describedBy('invite')}
+                aria-invalid={failed === 'invite' ? true : undefined}
                 value={invite}
                 onChange={(e) => setInvite(e.target.value)}
               />
@@ -118,9 +127,10 @@ export function SignUp() {
             <p id="invite-hint" className="hint">
               Without a code, an administrator approves your account before you can sign in.
             </p>
+            {fieldError('invite')}
           </>
         )}
-        <ErrorText error={error} />
+        {!failed && <ErrorText error={error} />}
         <button type="submit" className="primary" disabled={busy}>
           {busy ? 'Creating…' : 'Create account'}
         </button>
