@@ -123,22 +123,76 @@ pub struct Page<T> {
 const DEFAULT_LIMIT: usize = 50;
 const MAX_LIMIT: usize = 500;
 
-/// Newest first; ties (same second) by namespace and name so pages never overlap.
-type SortKey = (std::cmp::Reverse<String>, String, String);
+/// Where a page ends: the last Generation it showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Cursor {
+    created: jiff::Timestamp,
+    namespace: String,
+    name: String,
+}
 
-fn sort_key(generation: &Generation) -> SortKey {
+fn created(g: &Generation) -> jiff::Timestamp {
+    g.metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(jiff::Timestamp::UNIX_EPOCH, |t| t.0)
+}
+
+fn key(g: &Generation) -> (std::cmp::Reverse<jiff::Timestamp>, &str, &str) {
     (
-        std::cmp::Reverse(
-            generation
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0.to_string())
-                .unwrap_or_default(),
-        ),
-        generation.metadata.namespace.clone().unwrap_or_default(),
-        generation.metadata.name.clone().unwrap_or_default(),
+        std::cmp::Reverse(created(g)),
+        g.metadata.namespace.as_deref().unwrap_or_default(),
+        g.metadata.name.as_deref().unwrap_or_default(),
     )
+}
+
+/// Newest first; ties (same second) by namespace and name, so pages never overlap. Compares
+/// borrowed fields: a list sorts thousands of Generations per request.
+fn newest_first(a: &Generation, b: &Generation) -> std::cmp::Ordering {
+    key(a).cmp(&key(b))
+}
+
+impl Cursor {
+    fn of(g: &Generation) -> Cursor {
+        let (_, namespace, name) = key(g);
+        Cursor {
+            created: created(g),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+
+    /// Whether `g` comes after this cursor in a list.
+    fn precedes(&self, g: &Generation) -> bool {
+        key(g)
+            > (
+                std::cmp::Reverse(self.created),
+                self.namespace.as_str(),
+                self.name.as_str(),
+            )
+    }
+
+    fn encode(&self) -> String {
+        let json = serde_json::json!([self.created.to_string(), self.namespace, self.name]).to_string();
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn decode(token: &str) -> Result<Cursor, Error> {
+        let bad = || {
+            Error::invalid(
+                "continue",
+                "is not a token this server gave; start from the first page",
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+        let (created, namespace, name): (String, String, String) =
+            serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        Ok(Cursor {
+            created: created.parse().map_err(|_| bad())?,
+            namespace,
+            name,
+        })
+    }
 }
 
 /// The page of `generations` within `namespace` (None: all) that `query` asks for.
@@ -152,45 +206,29 @@ pub fn page(
         Some(n @ 1..=MAX_LIMIT) => n,
         Some(_) => return Err(Error::invalid("limit", format!("must be from 1 to {MAX_LIMIT}"))),
     };
-    let after = query.continue_.as_deref().map(decode_continue).transpose()?;
-    let mut selected: Vec<(SortKey, Arc<Generation>)> = generations
+    let after = query.continue_.as_deref().map(Cursor::decode).transpose()?;
+    let mut selected: Vec<Arc<Generation>> = generations
         .into_iter()
         .filter(|g| namespace.is_none_or(|ns| g.metadata.namespace.as_deref() == Some(ns)))
         .filter(|g| query.app.as_deref().is_none_or(|app| app_of(g) == app))
         .filter(|g| query.phase.is_none_or(|p| phase(g) == p))
-        .map(|g| (sort_key(&g), g))
-        .filter(|(key, _)| after.as_ref().is_none_or(|after| key > after))
+        .filter(|g| after.as_ref().is_none_or(|after| after.precedes(g)))
         .collect();
-    selected.sort_by(|a, b| a.0.cmp(&b.0));
     let more = selected.len() > limit;
-    selected.truncate(limit);
-    let continue_ = if more {
-        selected.last().map(|(key, _)| encode_continue(key))
-    } else {
-        None
-    };
+    if more {
+        // Only the page needs sorting: first split off the `limit` newest.
+        selected.select_nth_unstable_by(limit, |a, b| newest_first(a, b));
+        selected.truncate(limit);
+    }
+    selected.sort_unstable_by(|a, b| newest_first(a, b));
     Ok(Page {
-        items: selected.iter().map(|(_, g)| GenerationView::of(g)).collect(),
-        continue_,
+        continue_: if more {
+            selected.last().map(|g| Cursor::of(g).encode())
+        } else {
+            None
+        },
+        items: selected.iter().map(|g| GenerationView::of(g)).collect(),
     })
-}
-
-fn encode_continue(key: &SortKey) -> String {
-    let json = serde_json::json!([key.0.0, key.1, key.2]).to_string();
-    URL_SAFE_NO_PAD.encode(json)
-}
-
-fn decode_continue(token: &str) -> Result<SortKey, Error> {
-    let bad = || {
-        Error::invalid(
-            "continue",
-            "is not a token this server gave; start from the first page",
-        )
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-    let (created, namespace, name): (String, String, String) =
-        serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    Ok((std::cmp::Reverse(created), namespace, name))
 }
 
 /// The app a Generation belongs to: its `spec.app`, or its own name when unset.
@@ -234,8 +272,7 @@ pub struct Version {
 
 /// The apps among `generations` within `namespace` (None: all), the most recently changed first.
 pub fn apps(generations: Vec<Arc<Generation>>, namespace: Option<&str>) -> Vec<AppView> {
-    type Versions = Vec<(SortKey, Arc<Generation>)>;
-    let mut by_app: BTreeMap<(String, String), Versions> = BTreeMap::new();
+    let mut by_app: BTreeMap<(String, String), Vec<Arc<Generation>>> = BTreeMap::new();
     for g in generations
         .into_iter()
         .filter(|g| namespace.is_none_or(|ns| g.metadata.namespace.as_deref() == Some(ns)))
@@ -244,14 +281,14 @@ pub fn apps(generations: Vec<Arc<Generation>>, namespace: Option<&str>) -> Vec<A
             g.metadata.namespace.clone().unwrap_or_default(),
             app_of(&g).to_owned(),
         );
-        by_app.entry(key).or_default().push((sort_key(&g), g));
+        by_app.entry(key).or_default().push(g);
     }
-    let mut apps: Vec<(SortKey, AppView)> = by_app
+    let mut apps: Vec<(Arc<Generation>, AppView)> = by_app
         .into_iter()
         .map(|((namespace, app), mut versions)| {
-            versions.sort_by(|a, b| a.0.cmp(&b.0));
-            let newest = versions[0].0.clone();
-            let versions = versions.iter().map(|(_, g)| version(g)).collect();
+            versions.sort_unstable_by(|a, b| newest_first(a, b));
+            let newest = versions[0].clone();
+            let versions = versions.iter().map(|g| version(g)).collect();
             (
                 newest,
                 AppView {
@@ -262,7 +299,7 @@ pub fn apps(generations: Vec<Arc<Generation>>, namespace: Option<&str>) -> Vec<A
             )
         })
         .collect();
-    apps.sort_by(|a, b| a.0.cmp(&b.0));
+    apps.sort_by(|a, b| newest_first(&a.0, &b.0));
     apps.into_iter().map(|(_, app)| app).collect()
 }
 

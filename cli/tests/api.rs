@@ -45,13 +45,13 @@ fn assert_not_found(reply: &Reply, what: &str) {
 #[test]
 fn one_user_can_neither_see_nor_touch_another_users_generations() {
     let server = server("0.5", &[]);
-    let root = Rest::sign_up(&server, "root");
+    let root = Rest::sign_up(&server.address, "root");
     assert_eq!(
         root.user["admin"], true,
         "the first account administers the server"
     );
-    let ann = Rest::sign_up(&server, "ann");
-    let bob = Rest::sign_up(&server, "bob");
+    let ann = Rest::sign_up(&server.address, "ann");
+    let bob = Rest::sign_up(&server.address, "bob");
     assert_eq!(ann.user["admin"], false);
     let quota = root.call(
         "PUT",
@@ -128,7 +128,12 @@ fn one_user_can_neither_see_nor_touch_another_users_generations() {
 
     // Administrators see everyone's; other users may not administer.
     assert_eq!(root.get(&delivered).status, 200);
-    assert_eq!(Rest::admin_token(&server).get(&delivered).status, 200);
+    assert_eq!(
+        Rest::bearer(&server.address, &server.token)
+            .get(&delivered)
+            .status,
+        200
+    );
     let all = root.get("/api/v1/admin/generations").json();
     assert_eq!(all["items"].as_array().unwrap().len(), 3);
     for path in [
@@ -197,8 +202,8 @@ fn one_user_can_neither_see_nor_touch_another_users_generations() {
 #[test]
 fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
     let mut server = server("0.5", &["--signup", "invite"]);
-    let anonymous = Rest::anonymous(&server);
-    let root = Rest::sign_up(&server, "root");
+    let anonymous = Rest::anonymous(&server.address);
+    let root = Rest::sign_up(&server.address, "root");
 
     // Without an invite, an account waits; with one, it is active at once; an invite works once.
     let pending = anonymous.post(
@@ -250,7 +255,7 @@ fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
         Some(json!({"status": "active"})),
     );
     assert_eq!(approved.status, 200, "{}", approved.body);
-    let ann = Rest::sign_in(&server, "ann");
+    let ann = Rest::sign_in(&server.address, "ann");
     let login = anonymous.post(
         "/api/v1/auth/login",
         json!({"username": "ann", "password": PASSWORD}),
@@ -296,7 +301,7 @@ fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
     assert_eq!(created.status, 201, "{}", created.body);
     let token = created.json()["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("appgen_pat_"));
-    let script = Rest::bearer(&server, &token);
+    let script = Rest::bearer(&server.address, &token);
     assert_eq!(script.get("/api/v1/auth/me").json()["user"]["username"], "ann");
     assert_eq!(
         script
@@ -312,14 +317,14 @@ fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
     assert_eq!(ann.delete(&format!("/api/v1/tokens/{id}")).status, 204);
     assert_eq!(script.get("/api/v1/auth/me").status, 401);
     assert_eq!(
-        Rest::bearer(&server, "appgen_pat_made-up")
+        Rest::bearer(&server.address, "appgen_pat_made-up")
             .get("/api/v1/generations")
             .status,
         401
     );
 
     // Disabling ends an account's sessions; nobody disables themselves.
-    let bob = Rest::sign_in(&server, "bob");
+    let bob = Rest::sign_in(&server.address, "bob");
     let bob_id = bob.user["id"].as_str().unwrap().to_owned();
     let disabled = root.call(
         "PATCH",
@@ -378,7 +383,7 @@ fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
     // Sessions outlive a restart; a closed server takes no new accounts.
     server.restart_with(&["--backend", "simulated", "--signup", "closed"]);
     assert_eq!(root.get("/api/v1/auth/me").status, 200);
-    let closed = Rest::anonymous(&server).post(
+    let closed = Rest::anonymous(&server.address).post(
         "/api/v1/auth/signup",
         json!({"username": "dave", "password": PASSWORD}),
     );
@@ -387,7 +392,7 @@ fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
         (403, Some("signup_closed"))
     );
     assert_eq!(
-        Rest::anonymous(&server).get("/api/v1/config").json()["signup"],
+        Rest::anonymous(&server.address).get("/api/v1/config").json()["signup"],
         "closed"
     );
 }
@@ -395,8 +400,8 @@ fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
 #[test]
 fn quotas_validation_and_rate_limits_answer_with_what_to_do() {
     let server = server("0.5", &["--user-rate", "1,40", "--sign-in-rate", "0.01,6"]);
-    let root = Rest::sign_up(&server, "root");
-    let ann = Rest::sign_up(&server, "ann");
+    let root = Rest::sign_up(&server.address, "root");
+    let ann = Rest::sign_up(&server.address, "ann");
     let ann_id = ann.user["id"].as_str().unwrap().to_owned();
     let quota = root.call(
         "PATCH",
@@ -496,7 +501,7 @@ fn quotas_validation_and_rate_limits_answer_with_what_to_do() {
     let mut codes = Vec::new();
     for _ in 0..6 {
         codes.push(
-            Rest::anonymous(&server)
+            Rest::anonymous(&server.address)
                 .post(
                     "/api/v1/auth/login",
                     json!({"username": "ann", "password": "guess guess guess"}),
@@ -510,7 +515,7 @@ fn quotas_validation_and_rate_limits_answer_with_what_to_do() {
 #[test]
 fn answers_carry_security_headers_and_the_api_describes_itself() {
     let server = server("0.5", &[]);
-    let anonymous = Rest::anonymous(&server);
+    let anonymous = Rest::anonymous(&server.address);
     for path in [
         "/",
         "/generations/appgen-ann/x",
@@ -576,7 +581,7 @@ fn ids(events: &[Sse]) -> Vec<(u32, u64)> {
 #[test]
 fn event_streams_resume_across_restarts_without_losing_or_repeating_events() {
     let mut server = server("0.5", &[]);
-    let ann = Rest::sign_up(&server, "ann");
+    let ann = Rest::sign_up(&server.address, "ann");
     let path = path_of(&ann.create("A guest book simulate:seconds=6"));
     let events = format!("{path}/events");
 
@@ -635,4 +640,55 @@ fn event_streams_resume_across_restarts_without_losing_or_repeating_events() {
     );
     assert_eq!(ids(&nothing_new), Vec::<(u32, u64)>::new());
     assert_eq!(nothing_new.last().unwrap().event, "outcome");
+}
+
+#[test]
+fn appgen_api_serves_alone_against_a_kubeconfig() {
+    let server = server("0.5", &[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = format!("file://{}", server.data_dir().join("artifacts").display());
+    let mut api = std::process::Command::new(common::APPGEN)
+        .args([
+            "api",
+            "--listen",
+            &address,
+            "--artifacts",
+            &artifacts,
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("KUBECONFIG", &server.kubeconfig)
+        .stderr(std::fs::File::create(dir.path().join("api.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Rest::anonymous(&address).get("/api/v1/config").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "appgen api did not start: {}",
+            std::fs::read_to_string(dir.path().join("api.log")).unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let ann = Rest::sign_up(&address, "ann");
+    let view = ann.create("A reading list");
+    let path = path_of(&view);
+    wait_for(&ann, &path, "Delivered");
+    let listed = server.kubectl(&["get", "generations", "-n", "appgen-ann", "-o", "name"]);
+    assert!(
+        common::stdout(&listed).contains(view["name"].as_str().unwrap()),
+        "{}",
+        common::stderr(&listed)
+    );
+    let replay = ann.events(&format!("{path}/events"), None, 30);
+    assert_eq!(replay.last().unwrap().event, "outcome");
+    let _ = api.kill();
+    let _ = api.wait();
 }

@@ -15,6 +15,10 @@ pub struct Serve {
     child: Child,
     _dir: tempfile::TempDir,
     pub client: Client,
+    /// `127.0.0.1:PORT`, for plain HTTP (the REST API).
+    pub address: String,
+    /// The admin token.
+    pub token: String,
 }
 
 impl Serve {
@@ -45,10 +49,23 @@ impl Serve {
             .await
             .unwrap();
         let client = Client::try_from(config).unwrap();
+        let server: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("server.json")).unwrap()).unwrap();
+        let address = server["url"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("https://")
+            .to_owned();
+        let token = std::fs::read_to_string(dir.path().join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_owned();
         Serve {
             child,
             _dir: dir,
             client,
+            address,
+            token,
         }
     }
 

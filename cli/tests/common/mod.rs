@@ -3,6 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod rest;
+
+pub use rest::parse_response;
 pub mod task;
 
 use std::io::{Read, Write};
@@ -279,33 +281,6 @@ pub fn assert_every_gate_passed(verification: &[appgen_crd::GateResult]) {
         verification.iter().all(|g| g.duration_ms > 0),
         "{verification:#?}"
     );
-}
-
-/// Splits a raw HTTP/1.1 response into its status code and de-chunked body.
-pub fn parse_response(response: &str) -> (u16, String) {
-    let code = response
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    (code, if chunked { dechunk(body) } else { body.to_owned() })
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        body = rest[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 pub fn stdout(output: &Output) -> String {

@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{Server, parse_response};
-
 pub const PASSWORD: &str = "correct horse battery";
 
 /// One HTTP answer.
@@ -52,9 +50,10 @@ pub struct Rest {
 }
 
 impl Rest {
-    pub fn anonymous(server: &Server) -> Rest {
+    /// A caller with no credentials, of the server at `address` (`127.0.0.1:PORT`).
+    pub fn anonymous(address: &str) -> Rest {
         Rest {
-            address: server.address.clone(),
+            address: address.to_owned(),
             cookie: None,
             csrf: None,
             bearer: None,
@@ -62,34 +61,30 @@ impl Rest {
         }
     }
 
-    pub fn admin_token(server: &Server) -> Rest {
-        Rest::bearer(server, &server.token)
-    }
-
-    pub fn bearer(server: &Server, token: &str) -> Rest {
+    pub fn bearer(address: &str, token: &str) -> Rest {
         Rest {
             bearer: Some(token.to_owned()),
-            ..Rest::anonymous(server)
+            ..Rest::anonymous(address)
         }
     }
 
     /// Signs `username` up and returns the signed-in browser. Panics unless the account is active.
-    pub fn sign_up(server: &Server, username: &str) -> Rest {
-        let reply = Rest::anonymous(server).post(
+    pub fn sign_up(address: &str, username: &str) -> Rest {
+        let reply = Rest::anonymous(address).post(
             "/api/v1/auth/signup",
             json!({"username": username, "password": PASSWORD}),
         );
         assert_eq!(reply.status, 201, "{}", reply.body);
-        Rest::anonymous(server).with_session(&reply)
+        Rest::anonymous(address).with_session(&reply)
     }
 
-    pub fn sign_in(server: &Server, username: &str) -> Rest {
-        let reply = Rest::anonymous(server).post(
+    pub fn sign_in(address: &str, username: &str) -> Rest {
+        let reply = Rest::anonymous(address).post(
             "/api/v1/auth/login",
             json!({"username": username, "password": PASSWORD}),
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
-        Rest::anonymous(server).with_session(&reply)
+        Rest::anonymous(address).with_session(&reply)
     }
 
     /// This client carrying the session a sign-up or sign-in answered with.
@@ -147,6 +142,20 @@ impl Rest {
         body: &[u8],
         timeout_seconds: u64,
     ) -> String {
+        let bytes = self.exchange_bytes(method, path, extra, content_type, body, timeout_seconds);
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// The whole response, head and body, as the server sent it.
+    pub fn exchange_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        extra: &[(&str, &str)],
+        content_type: &str,
+        body: &[u8],
+        timeout_seconds: u64,
+    ) -> Vec<u8> {
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
             self.address,
@@ -168,10 +177,10 @@ impl Rest {
         let mut request = head.into_bytes();
         request.extend_from_slice(body);
         let Ok(mut stream) = TcpStream::connect(&self.address) else {
-            return String::new();
+            return Vec::new();
         };
         if stream.write_all(&request).is_err() {
-            return String::new();
+            return Vec::new();
         }
         // Reads until the server closes or the time is up, however steadily bytes arrive.
         let deadline = Instant::now() + Duration::from_secs(timeout_seconds);
@@ -188,7 +197,7 @@ impl Rest {
                 Err(_) => break,
             }
         }
-        String::from_utf8_lossy(&out).into_owned()
+        out
     }
 
     /// Creates a Generation from `prompt` and returns its view.
@@ -258,4 +267,31 @@ pub fn parse_sse(text: &str) -> Vec<Sse> {
             any.then_some(event)
         })
         .collect()
+}
+
+/// Splits a raw HTTP/1.1 response into its status code and de-chunked body.
+pub fn parse_response(response: &str) -> (u16, String) {
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    (code, if chunked { dechunk(body) } else { body.to_owned() })
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
 }
