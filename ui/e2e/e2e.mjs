@@ -6,9 +6,9 @@
 //   APPGEN_URL=http://127.0.0.1:18480 APPGEN_SCREENSHOTS=/tmp/shots node ui/e2e/e2e.mjs
 //
 // Exits 0 when everything held, 1 with a message saying what did not. Any console error or
-// warning, or uncaught page error, fails the run, except the browser's own line for an API
-// answer this script expects to be an error (401 from /auth/me before signing in, 404 for
-// another user's generation).
+// warning, or uncaught page error, fails the run, except the browser's own line for an answer
+// this script expects to be an error: 401 from /auth/me before signing in, 404 for another
+// user's generation, and 503 from a live preview's address while its app is starting.
 
 import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +25,8 @@ mkdirSync(SHOTS, { recursive: true });
 
 /** Real generation runs pnpm install, build, tests and a browser smoke test. */
 const DELIVER_WITHIN_MS = 5 * 60 * 1000;
+/** A live preview installs, builds and boots the delivered app after delivery. */
+const LIVE_WITHIN_MS = 3 * 60 * 1000;
 const PASSWORD = 'e2e-password-0123';
 const PROMPT = 'A tiny todo list with a title and a done flag';
 const FOLLOW_UP = 'Add a due date to each todo';
@@ -47,22 +49,23 @@ function check(condition, text) {
   if (!condition) throw new Error(text);
 }
 
-/** API answers that are errors on purpose; the browser logs each as a console error. */
+/** Answers that are errors on purpose; the browser logs each as a console error. */
 const expectedErrors = [];
 
-function expectError(pathPattern, status) {
-  expectedErrors.push({ pathPattern, status });
+/** `matches` is given the resource's URL. */
+function expectError(matches, status) {
+  expectedErrors.push({ matches, status });
 }
 
 function isExpected(resourceUrl, text) {
   const status = Number(/status of (\d{3})/.exec(text)?.[1]);
-  let path;
+  let url;
   try {
-    path = new URL(resourceUrl).pathname;
+    url = new URL(resourceUrl);
   } catch {
     return false;
   }
-  return expectedErrors.some((e) => e.status === status && e.pathPattern.test(path));
+  return expectedErrors.some((e) => e.status === status && e.matches(url));
 }
 
 /** Every console error or warning and every page error is a failure, unless expected. */
@@ -80,6 +83,17 @@ function watch(page, who) {
 
 async function shot(page, name) {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Calls `probe` every half second until it answers true; a probe that throws (e.g. while
+ * its page reloads) counts as false. */
+async function until(probe, withinMs, what) {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    if (await probe().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${withinMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }
 
 async function heading(page, name) {
@@ -145,7 +159,10 @@ async function userA(browser) {
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   watch(page, 'user A');
-  expectError(/^\/api\/v1\/auth\/me$/, 401);
+  expectError((url) => url.pathname === '/api/v1/auth/me', 401);
+  // The embedded preview loads the live address as soon as it is known, which can be before the
+  // app has booted; meanwhile the address answers 503 with a page that reloads itself.
+  expectError((url) => url.origin !== new URL(BASE).origin, 503);
 
   step('signed out, / goes to the sign-in page');
   await page.goto(BASE + '/');
@@ -208,21 +225,32 @@ async function userA(browser) {
 
   step('open the live URL');
   const liveLink = page.getByRole('link', { name: 'Open live app ↗' });
-  if ((await liveLink.count()) === 0) {
-    fail('the delivered generation has no live URL (status.outputs.url is absent), so there is nothing to open');
+  const hasLiveUrl = await liveLink
+    .waitFor({ timeout: LIVE_WITHIN_MS })
+    .then(() => true)
+    .catch(() => false);
+  if (!hasLiveUrl) {
+    fail(`the delivered generation has no live URL (status.outputs.url) ${LIVE_WITHIN_MS / 1000} s after delivery`);
   } else {
     const url = await liveLink.getAttribute('href');
     check((await liveLink.getAttribute('target')) === '_blank', 'the live link does not open a new tab');
-    const preview = page.frameLocator('iframe[title^="Live preview"]');
-    await preview.locator('body').waitFor();
     const [tab] = await Promise.all([context.waitForEvent('page'), liveLink.click()]);
     watch(tab, 'live app');
-    await tab.waitForLoadState('load');
-    const answer = await tab.evaluate(() => document.body.innerText);
-    check(answer.trim().length > 0, `the live app at ${url} shows an empty page`);
+    // Until the app has booted, its address answers a page that says so and reloads itself.
+    await until(
+      () => tab.evaluate(() => fetch('/api/health').then((r) => r.ok)),
+      LIVE_WITHIN_MS,
+      `the live app at ${url} answering /api/health`,
+    );
+    await tab.reload();
+    await tab.getByText(/todo/i).first().waitFor();
     await shot(tab, 'live-app');
-    step(`live app at ${url} answered: ${answer.trim().split('\n')[0].slice(0, 60)}`);
+    const answer = (await tab.locator('body').innerText()).trim().split('\n')[0].slice(0, 60);
+    step(`live app at ${url} answered: ${answer}`);
     await tab.close();
+    // The embedded preview shows the same app.
+    await page.frameLocator('iframe[title^="Live preview"]').getByText(/todo/i).first().waitFor();
+    await shot(page, 'generation-delivered');
   }
 
   step('continue the app with a follow-up');
@@ -316,7 +344,8 @@ async function userB(browser, { first, invite }) {
   watch(page, 'user B');
   const [, , namespace, name] = first.split('/');
   // B asks for A's generation on purpose; the page and the API must answer 404.
-  expectError(new RegExp(`^/api/v1/generations/${namespace}/${name}(/.*)?$`), 404);
+  const theirs = `/api/v1/generations/${namespace}/${name}`;
+  expectError((url) => url.pathname === theirs || url.pathname.startsWith(`${theirs}/`), 404);
 
   step('user B signs up in a fresh browser');
   await signUp(page, 'bob', invite);

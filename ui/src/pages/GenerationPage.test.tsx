@@ -156,6 +156,50 @@ describe('the generation page', () => {
     expect(second.readyState).toBe(FakeEventSource.CLOSED);
   });
 
+  it('keeps asking for the live URL after delivery until the preview is up, then stops', async () => {
+    const completionTime = new Date().toISOString();
+    const withoutUrl = delivered();
+    withoutUrl.status = { ...withoutUrl.status!, outputs: { size: 20480 }, completionTime };
+    const starting = delivered();
+    starting.status = {
+      ...starting.status!,
+      completionTime,
+      conditions: [{ type: 'Previewing', status: 'False', reason: 'Starting', message: 'run 1 is starting' }],
+    };
+    const running = delivered();
+    running.status = {
+      ...running.status!,
+      completionTime,
+      conditions: [{ type: 'Previewing', status: 'True', reason: 'Running', message: 'run 1 serves it' }],
+    };
+    const answers = [withoutUrl, withoutUrl, starting, running];
+    let gets = 0;
+    stubFetch({
+      [`GET ${PATH}`]: () => {
+        gets += 1;
+        return { status: 200, body: answers[Math.min(gets, answers.length) - 1] };
+      },
+    });
+    renderPage();
+    const es = await streamOpened();
+    act(() => es.send('outcome', { phase: 'Delivered' }));
+    await screen.findByText(/The live preview is starting/);
+    expect(screen.queryByRole('link', { name: 'Open live app ↗' })).toBeNull();
+    expect(gets).toBe(2);
+
+    vi.useFakeTimers();
+    await act(() => vi.advanceTimersByTimeAsync(3000));
+    expect(gets).toBe(3);
+    expect(screen.getByRole('link', { name: 'Open live app ↗' }).getAttribute('href')).toBe('http://todo-list.localhost:8080/');
+    expect(screen.queryByText(/The live preview is starting/)).toBeNull();
+    expect(screen.getByText('run 1 is starting')).toBeTruthy();
+    await act(() => vi.advanceTimersByTimeAsync(3000));
+    expect(gets).toBe(4);
+    expect(screen.getByText('run 1 serves it')).toBeTruthy();
+    await act(() => vi.advanceTimersByTimeAsync(30_000));
+    expect(gets).toBe(4);
+  });
+
   it('answers Not found for a generation that is not ours, without opening a stream', async () => {
     stubFetch({
       [`GET ${PATH}`]: { status: 404, body: { error: { code: 'not_found', message: 'No such generation.' } } },

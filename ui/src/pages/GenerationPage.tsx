@@ -6,8 +6,27 @@ import { PhaseBadge } from '../components/PhaseBadge';
 import { Timeline } from '../components/Timeline';
 import { formatBytes, formatCost, formatCount, formatDuration, formatTime } from '../format';
 import { Link, generationHref, navigate } from '../router';
+import { useSession } from '../session';
 import { useEventStream } from '../useEventStream';
 import { NotFound } from './NotFound';
+
+// A live preview starts after its generation is Delivered, when the event stream has already
+// ended, so the page asks for the generation again until the preview has an address
+// (outputs.url) and its Previewing condition no longer says it is starting.
+const PREVIEW_POLL_MS = 3000;
+/** Past this long after delivery, a missing address will not come (e.g. a newer version took it). */
+const PREVIEW_WAIT_MS = 10 * 60 * 1000;
+
+function previewStartingFor(generation: Generation, deployTargets: string[], now: number): boolean {
+  const status = generation.status;
+  if (status?.phase !== 'Delivered' || deployTargets.length === 0) return false;
+  const target = generation.spec.delivery?.deploy?.target;
+  if (target !== undefined && !deployTargets.includes(target)) return false;
+  const previewing = status.conditions?.find((c) => c.type === 'Previewing');
+  if (status.outputs?.url && previewing?.reason !== 'Starting') return false;
+  const delivered = status.completionTime ? Date.parse(status.completionTime) : now;
+  return now - delivered < PREVIEW_WAIT_MS;
+}
 
 export function GenerationPage({ namespace, name }: { namespace: string; name: string }) {
   const [generation, setGeneration] = useState<Generation>();
@@ -33,6 +52,15 @@ export function GenerationPage({ namespace, name }: { namespace: string; name: s
     // Outputs and screenshots are final now; one GET has all of them.
     onOutcome: () => void refresh(),
   });
+
+  const { config } = useSession();
+  const previewStarting =
+    generation !== undefined && stream.outcome !== undefined && previewStartingFor(generation, config.deployTargets, Date.now());
+  useEffect(() => {
+    if (!previewStarting) return;
+    const timer = setTimeout(() => void refresh(), PREVIEW_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [previewStarting, generation, refresh]);
 
   if (loadError instanceof ApiError && loadError.status === 404) {
     return <NotFound what="This generation does not exist, or it is not yours." />;
@@ -71,7 +99,7 @@ export function GenerationPage({ namespace, name }: { namespace: string; name: s
 
       <Actions generation={generation} onChange={setGeneration} />
 
-      <Outputs generation={generation} />
+      <Outputs generation={generation} previewStarting={previewStarting} />
 
       <section>
         <h2>Prompt</h2>
@@ -169,7 +197,7 @@ export function GenerationPage({ namespace, name }: { namespace: string; name: s
   );
 }
 
-function Outputs({ generation }: { generation: Generation }) {
+function Outputs({ generation, previewStarting }: { generation: Generation; previewStarting: boolean }) {
   const outputs = generation.status?.outputs;
   const delivered = generation.status?.phase === 'Delivered';
   const archive = delivered ? generation.links.archive : undefined;
@@ -204,6 +232,11 @@ function Outputs({ generation }: { generation: Generation }) {
               · commit <code>{outputs.commit}</code>
             </>
           )}
+        </p>
+      )}
+      {previewStarting && !outputs?.url && (
+        <p className="muted" role="status">
+          The live preview is starting; its address appears here in a moment.
         </p>
       )}
       {outputs?.url && (

@@ -19,8 +19,6 @@ function controlFor(field: string | undefined): FieldName | undefined {
   return undefined;
 }
 
-const NO_DEPLOY = '';
-
 export function NewApp() {
   const { config } = useSession();
   const form = useRef<HTMLFormElement>(null);
@@ -30,7 +28,8 @@ export function NewApp() {
   const [appEdited, setAppEdited] = useState(false);
   const [agent, setAgent] = useState(config.defaultAgent);
   const [budget, setBudget] = useState('');
-  const [deploy, setDeploy] = useState(config.deployTargets[0] ?? NO_DEPLOY);
+  // Where the app goes live; a server with no deploy targets only delivers the archive.
+  const [deploy, setDeploy] = useState<string | undefined>(config.deployTargets[0]);
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
 
@@ -53,7 +52,7 @@ export function NewApp() {
     if (app.trim()) body.app = app.trim();
     body.agent = { name: agent };
     if (agent === 'claude-code' && budget.trim()) body.agent.maxBudgetUsd = Number(budget);
-    if (deploy !== NO_DEPLOY) body.delivery = { deploy: { target: deploy } };
+    if (deploy) body.delivery = { deploy: { target: deploy } };
     setBusy(true);
     setError(undefined);
     try {
@@ -151,18 +150,19 @@ export function NewApp() {
             </div>
           )}
 
-          <div className="stack">
-            <label htmlFor="deploy">Live URL</label>
-            <select id="deploy" name="deploy" value={deploy} onChange={(e) => setDeploy(e.target.value)} {...invalid('deploy')}>
-              {config.deployTargets.map((target) => (
-                <option key={target} value={target}>
-                  Deploy to {target}
-                </option>
-              ))}
-              <option value={NO_DEPLOY}>Download only</option>
-            </select>
-            {fieldError('deploy')}
-          </div>
+          {deploy !== undefined && (
+            <div className="stack">
+              <label htmlFor="deploy">Live URL</label>
+              <select id="deploy" name="deploy" value={deploy} onChange={(e) => setDeploy(e.target.value)} {...invalid('deploy')}>
+                {config.deployTargets.map((target) => (
+                  <option key={target} value={target}>
+                    Deploy to {target}
+                  </option>
+                ))}
+              </select>
+              {fieldError('deploy')}
+            </div>
+          )}
         </div>
 
         {!failed && <ErrorText error={error} />}
