@@ -96,6 +96,11 @@ async function until(probe, withinMs, what) {
   }
 }
 
+/** The generated todo app, not the page its address shows while the app starts. */
+function isTheApp(text) {
+  return /todo/i.test(text) && !/is starting|restarts soon/i.test(text);
+}
+
 async function heading(page, name) {
   await page.getByRole('heading', { name, level: 1 }).waitFor();
 }
@@ -234,23 +239,26 @@ async function userA(browser) {
   } else {
     const url = await liveLink.getAttribute('href');
     check((await liveLink.getAttribute('target')) === '_blank', 'the live link does not open a new tab');
+    // Until the app has booted, its address answers a page that says so and reloads itself;
+    // the embedded preview shows when the app itself is there.
+    const preview = page.frameLocator('iframe[title^="Live preview"]');
+    await until(
+      async () => isTheApp(await preview.locator('body').innerText()),
+      LIVE_WITHIN_MS,
+      `the app in the embedded preview of ${url}`,
+    );
+    await shot(page, 'generation-delivered');
     const [tab] = await Promise.all([context.waitForEvent('page'), liveLink.click()]);
     watch(tab, 'live app');
-    // Until the app has booted, its address answers a page that says so and reloads itself.
-    await until(
-      () => tab.evaluate(() => fetch('/api/health').then((r) => r.ok)),
-      LIVE_WITHIN_MS,
-      `the live app at ${url} answering /api/health`,
-    );
-    await tab.reload();
-    await tab.getByText(/todo/i).first().waitFor();
+    await tab.waitForLoadState('load');
+    const shown = await tab.locator('body').innerText();
+    check(isTheApp(shown), `the live app at ${url} shows: ${shown.slice(0, 200)}`);
+    const health = await tab.evaluate(() => fetch('/api/health').then((r) => r.status));
+    check(health === 200, `the live app's /api/health answered ${health}`);
     await shot(tab, 'live-app');
     const answer = (await tab.locator('body').innerText()).trim().split('\n')[0].slice(0, 60);
     step(`live app at ${url} answered: ${answer}`);
     await tab.close();
-    // The embedded preview shows the same app.
-    await page.frameLocator('iframe[title^="Live preview"]').getByText(/todo/i).first().waitFor();
-    await shot(page, 'generation-delivered');
   }
 
   step('continue the app with a follow-up');
