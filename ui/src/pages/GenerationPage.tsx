@@ -58,9 +58,10 @@ export function GenerationPage({ namespace, name }: { namespace: string; name: s
     generation !== undefined && stream.outcome !== undefined && previewStartingFor(generation, config.deployTargets, Date.now());
   useEffect(() => {
     if (!previewStarting) return;
+    // Every answer (a new generation, or a failure) schedules the next look.
     const timer = setTimeout(() => void refresh(), PREVIEW_POLL_MS);
     return () => clearTimeout(timer);
-  }, [previewStarting, generation, refresh]);
+  }, [previewStarting, generation, loadError, refresh]);
 
   if (loadError instanceof ApiError && loadError.status === 404) {
     return <NotFound what="This generation does not exist, or it is not yours." />;
