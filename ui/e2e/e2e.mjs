@@ -250,9 +250,7 @@ async function userA(browser) {
     await shot(page, 'generation-delivered');
     const [tab] = await Promise.all([context.waitForEvent('page'), liveLink.click()]);
     watch(tab, 'live app');
-    await tab.waitForLoadState('load');
-    const shown = await tab.locator('body').innerText();
-    check(isTheApp(shown), `the live app at ${url} shows: ${shown.slice(0, 200)}`);
+    await until(async () => isTheApp(await tab.locator('body').innerText()), 30_000, `the live app at ${url} in a tab`);
     const health = await tab.evaluate(() => fetch('/api/health').then((r) => r.status));
     check(health === 200, `the live app's /api/health answered ${health}`);
     await shot(tab, 'live-app');
