@@ -80,6 +80,14 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     }
 }
 
+impl<S: Send + Sync> axum::extract::OptionalFromRequestParts<S> for Principal {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Principal>().cloned())
+    }
+}
+
 /// A caller that is an admin.
 pub struct Admin(pub Principal);
 

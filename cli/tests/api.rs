@@ -360,7 +360,11 @@ fn accounts_sign_up_by_mode_and_sessions_and_tokens_behave() {
     let out = ann.post("/api/v1/auth/logout", json!({}));
     assert_eq!(out.status, 204);
     assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
-    assert_eq!(ann.get("/api/v1/auth/me").status, 401);
+    assert_eq!(ann.get("/api/v1/generations").status, 401);
+    let visitor = ann.get("/api/v1/auth/me");
+    assert_eq!(visitor.status, 200, "a visitor is an answer, not an error");
+    assert_eq!(visitor.json()["signedIn"], false);
+    assert!(visitor.json().get("user").is_none());
 
     // Secrets stay secret: not in the database, not in the log.
     let database = std::fs::read(server.data_dir().join("accounts.db")).unwrap();

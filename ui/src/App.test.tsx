@@ -4,6 +4,8 @@ import { App } from './App';
 import { config, stubFetch, user } from './test/fakes';
 
 const unauthorized = { status: 401, body: { error: { code: 'unauthorized', message: 'Sign in first.' } } };
+/** How the server answers /auth/me for a visitor: no session is an answer, not an error. */
+const visitor = { status: 200, body: { signedIn: false, admin: false } };
 
 function at(path: string) {
   window.history.replaceState(null, '', path);
@@ -14,7 +16,7 @@ describe('signing in', () => {
   it('sends someone who is not signed in to the sign-in page, and back after signing in', async () => {
     const calls = stubFetch({
       'GET /api/v1/config': { status: 200, body: config },
-      'GET /api/v1/auth/me': unauthorized,
+      'GET /api/v1/auth/me': visitor,
       'POST /api/v1/auth/login': ({ body }) =>
         (body as { password: string }).password === 'correct horse battery'
           ? { status: 200, body: { user: user(), csrfToken: 'csrf-123' } }

@@ -284,10 +284,12 @@ function remember(session: Session): User {
 export const api = {
   config: () => request<Config>('GET', '/config'),
 
-  /** The signed-in user, or undefined when nobody is. */
+  /** The signed-in user, or undefined when nobody is (the server answers 200 without a user,
+   * so a first visit logs no failed request; an older server's 401 means the same). */
   async me(): Promise<User | undefined> {
     try {
-      return remember(await request<Session>('GET', '/auth/me'));
+      const session = await request<Partial<Session>>('GET', '/auth/me');
+      return session.user && session.csrfToken ? remember(session as Session) : undefined;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return undefined;
       throw error;

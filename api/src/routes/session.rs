@@ -67,11 +67,14 @@ pub struct LoginRequest {
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
-    /// Absent for the admin token, which is no account.
+    signed_in: bool,
+    /// Absent for a visitor and for the admin token, which is no account.
     #[serde(skip_serializing_if = "Option::is_none")]
     user: Option<User>,
     admin: bool,
-    namespace: String,
+    /// Where the caller's own Generations live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    namespace: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     csrf_token: Option<String>,
 }
@@ -178,8 +181,9 @@ pub async fn signup(
     tracing::info!(user = %user.username, status = ?user.status, admin = user.admin, "account created");
     if user.status == AccountStatus::Pending {
         let view = SessionView {
+            signed_in: false,
             admin: false,
-            namespace: user.namespace.clone(),
+            namespace: Some(user.namespace.clone()),
             user: Some(user),
             csrf_token: None,
         };
@@ -244,8 +248,9 @@ async fn start_session(state: &ApiState, user: User, status: StatusCode) -> Resu
         }
     );
     let view = SessionView {
+        signed_in: true,
         admin: user.admin,
-        namespace: user.namespace.clone(),
+        namespace: Some(user.namespace.clone()),
         user: Some(user),
         csrf_token: Some(csrf),
     };
@@ -268,18 +273,31 @@ pub async fn logout(State(state): State<ApiState>, headers: HeaderMap) -> Result
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "session",
-    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody)))]
-pub async fn me(principal: Principal) -> Json<SessionView> {
+    responses((status = 200, description = "The caller; `signedIn` is false (and `user` absent) for a visitor", body = SessionView),
+        (status = 401, description = "A bearer token that is not valid", body = ErrorBody)))]
+pub async fn me(principal: Option<Principal>) -> Json<SessionView> {
+    let Some(principal) = principal else {
+        // A visitor is an answer, not an error: browsers log every failed request.
+        return Json(SessionView {
+            signed_in: false,
+            user: None,
+            admin: false,
+            namespace: None,
+            csrf_token: None,
+        });
+    };
     let admin = principal.is_admin();
-    let namespace = principal.namespace().to_owned();
+    let namespace = Some(principal.namespace().to_owned());
     Json(match principal {
         Principal::AdminToken => SessionView {
+            signed_in: true,
             user: None,
             admin,
             namespace,
             csrf_token: None,
         },
         Principal::User { user, csrf } => SessionView {
+            signed_in: true,
             user: Some(user),
             admin,
             namespace,
