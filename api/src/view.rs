@@ -195,9 +195,14 @@ impl Cursor {
     }
 }
 
-/// The page of `generations` within `namespace` (None: all) that `query` asks for.
+pub fn sort_newest_first(generations: &mut [Arc<Generation>]) {
+    generations.sort_unstable_by(|a, b| newest_first(a, b));
+}
+
+/// The page that `query` asks for of `generations` (sorted newest first) within `namespace`
+/// (None: all). It reads only as far as the page reaches.
 pub fn page(
-    generations: Vec<Arc<Generation>>,
+    generations: &[Arc<Generation>],
     namespace: Option<&str>,
     query: &ListQuery,
 ) -> Result<Page<GenerationView>, Error> {
@@ -207,27 +212,23 @@ pub fn page(
         Some(_) => return Err(Error::invalid("limit", format!("must be from 1 to {MAX_LIMIT}"))),
     };
     let after = query.continue_.as_deref().map(Cursor::decode).transpose()?;
-    let mut selected: Vec<Arc<Generation>> = generations
-        .into_iter()
+    let selected: Vec<&Arc<Generation>> = generations
+        .iter()
+        .filter(|g| after.as_ref().is_none_or(|after| after.precedes(g)))
         .filter(|g| namespace.is_none_or(|ns| g.metadata.namespace.as_deref() == Some(ns)))
         .filter(|g| query.app.as_deref().is_none_or(|app| app_of(g) == app))
         .filter(|g| query.phase.is_none_or(|p| phase(g) == p))
-        .filter(|g| after.as_ref().is_none_or(|after| after.precedes(g)))
+        .take(limit + 1)
         .collect();
     let more = selected.len() > limit;
-    if more {
-        // Only the page needs sorting: first split off the `limit` newest.
-        selected.select_nth_unstable_by(limit, |a, b| newest_first(a, b));
-        selected.truncate(limit);
-    }
-    selected.sort_unstable_by(|a, b| newest_first(a, b));
+    let shown = &selected[..selected.len().min(limit)];
     Ok(Page {
         continue_: if more {
-            selected.last().map(|g| Cursor::of(g).encode())
+            shown.last().map(|g| Cursor::of(g).encode())
         } else {
             None
         },
-        items: selected.iter().map(|g| GenerationView::of(g)).collect(),
+        items: shown.iter().map(|g| GenerationView::of(g)).collect(),
     })
 }
 
@@ -347,8 +348,9 @@ mod tests {
         page.items.iter().map(|v| v.name.as_str()).collect()
     }
 
+    /// Newest first, as the cache hands them out.
     fn fixture() -> Vec<Arc<Generation>> {
-        vec![
+        let mut all = vec![
             generation(
                 "appgen-ann",
                 "todo-1",
@@ -371,12 +373,14 @@ mod tests {
                 "2026-01-01T12:00:00Z",
                 Some(Phase::Failed),
             ),
-        ]
+        ];
+        sort_newest_first(&mut all);
+        all
     }
 
     #[test]
     fn lists_are_scoped_filtered_newest_first_and_paged_without_overlap() {
-        let all = page(fixture(), Some("appgen-ann"), &ListQuery::default()).unwrap();
+        let all = page(&fixture(), Some("appgen-ann"), &ListQuery::default()).unwrap();
         assert_eq!(names(&all), ["notes-1", "todo-2", "todo-1"]);
         assert!(all.continue_.is_none());
 
@@ -385,11 +389,11 @@ mod tests {
             phase,
             ..ListQuery::default()
         };
-        let todo = page(fixture(), Some("appgen-ann"), &query(Some("todo"), None)).unwrap();
+        let todo = page(&fixture(), Some("appgen-ann"), &query(Some("todo"), None)).unwrap();
         assert_eq!(names(&todo), ["todo-2", "todo-1"]);
-        let pending = page(fixture(), Some("appgen-ann"), &query(None, Some(Phase::Pending))).unwrap();
+        let pending = page(&fixture(), Some("appgen-ann"), &query(None, Some(Phase::Pending))).unwrap();
         assert_eq!(names(&pending), ["notes-1"], "no status yet counts as Pending");
-        let everyone = page(fixture(), None, &ListQuery::default()).unwrap();
+        let everyone = page(&fixture(), None, &ListQuery::default()).unwrap();
         assert_eq!(everyone.items.len(), 4);
         assert_eq!(everyone.items[0].namespace, "appgen-bob");
 
@@ -397,10 +401,10 @@ mod tests {
             limit: Some(2),
             ..ListQuery::default()
         };
-        let first = page(fixture(), Some("appgen-ann"), &query).unwrap();
+        let first = page(&fixture(), Some("appgen-ann"), &query).unwrap();
         assert_eq!(names(&first), ["notes-1", "todo-2"]);
         query.continue_ = first.continue_;
-        let second = page(fixture(), Some("appgen-ann"), &query).unwrap();
+        let second = page(&fixture(), Some("appgen-ann"), &query).unwrap();
         assert_eq!(names(&second), ["todo-1"]);
         assert!(second.continue_.is_none());
     }
@@ -421,7 +425,7 @@ mod tests {
                 ..ListQuery::default()
             },
         ] {
-            match page(fixture(), None, &query) {
+            match page(&fixture(), None, &query) {
                 Err(Error::Invalid { field, .. }) => assert!(field == "limit" || field == "continue"),
                 other => panic!("{other:?}"),
             }
@@ -445,7 +449,18 @@ mod tests {
             [("notes", vec!["notes-1"]), ("todo", vec!["todo-2", "todo-1"])]
         );
 
-        let delivered = GenerationView::of(&fixture()[0]);
+        let view = |namespace: &str, name: &str| {
+            let all = fixture();
+            let g = all
+                .iter()
+                .find(|g| {
+                    g.metadata.namespace.as_deref() == Some(namespace)
+                        && g.metadata.name.as_deref() == Some(name)
+                })
+                .unwrap();
+            GenerationView::of(g)
+        };
+        let delivered = view("appgen-ann", "todo-1");
         assert_eq!(
             delivered.links.archive.as_deref(),
             Some("/api/v1/generations/appgen-ann/todo-1/archive")
@@ -454,6 +469,6 @@ mod tests {
             delivered.links.events,
             "/api/v1/generations/appgen-ann/todo-1/events"
         );
-        assert!(GenerationView::of(&fixture()[1]).links.archive.is_none());
+        assert!(view("appgen-ann", "todo-2").links.archive.is_none());
     }
 }

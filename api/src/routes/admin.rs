@@ -91,5 +91,9 @@ pub async fn generations(
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Page<GenerationView>>, Error> {
     state.cache.ready().await;
-    Ok(Json(page(state.cache.all(), query.namespace.as_deref(), &query)?))
+    Ok(Json(page(
+        &state.cache.newest_first(),
+        query.namespace.as_deref(),
+        &query,
+    )?))
 }

@@ -366,7 +366,7 @@ pub async fn list(
     }
     state.cache.ready().await;
     Ok(Json(page(
-        state.cache.all(),
+        &state.cache.newest_first(),
         Some(principal.namespace()),
         &query,
     )?))
