@@ -97,11 +97,7 @@ pub fn start(
 
 /// `appgen api`: the REST API and UI alone.
 pub fn run(args: ApiOnlyArgs) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Serve)?;
-    runtime.block_on(async move {
+    crate::serve::on_runtime(async move {
         let dir = DataDir::create(&args.data_dir)?;
         let token = dir.admin_token()?;
         let client = kube::Client::try_default().await?;
@@ -111,12 +107,7 @@ pub fn run(args: ApiOnlyArgs) -> Result<(), Error> {
         let agents = args.agents.iter().map(|a| AgentName::from(*a)).collect();
         let config = config(&args.api, agents, args.public_url.as_deref());
         let state = start(config, &dir, token, client, store)?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|source| Error::Listen {
-                address: args.listen.to_string(),
-                source,
-            })?;
+        let listener = crate::serve::bind(args.listen).await?;
         tracing::info!(url = %format!("http://{}", args.listen), "appgen api is ready");
         let app = appgen_api::router(state)
             .route("/healthz", axum::routing::get(|| async { "ok" }))

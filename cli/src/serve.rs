@@ -125,20 +125,11 @@ async fn supervise(
 
 /// `appgen controller`: the controller alone, with its own metrics port.
 pub fn run_controller(args: ControllerOnlyArgs) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Serve)?;
-    runtime.block_on(async move {
+    on_runtime(async move {
         let client = kube::Client::try_default().await?;
         let parts = controller::build(&args.controller, &args.data_dir, system_clock())?;
         let metrics = Arc::new(Metrics::default());
-        let listener = tokio::net::TcpListener::bind(args.metrics_listen)
-            .await
-            .map_err(|source| Error::Listen {
-                address: args.metrics_listen.to_string(),
-                source,
-            })?;
+        let listener = bind(args.metrics_listen).await?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let metrics_server = axum::serve(listener, metrics_route(metrics.clone()))
             .with_graceful_shutdown(stopped(stop_rx.clone()));
@@ -153,12 +144,27 @@ pub fn run_controller(args: ControllerOnlyArgs) -> Result<(), Error> {
     })
 }
 
-pub fn run(args: ServeArgs) -> Result<(), Error> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// Runs `work` to its end on a multi-threaded runtime.
+pub fn on_runtime<T>(work: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(Error::Serve)?;
-    runtime.block_on(serve(args))
+        .map_err(Error::Serve)?
+        .block_on(work)
+}
+
+/// A listener on `address`, or an error that says what to do when the port is taken.
+pub async fn bind(address: SocketAddr) -> Result<tokio::net::TcpListener, Error> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|source| Error::Listen {
+            address: address.to_string(),
+            source,
+        })
+}
+
+pub fn run(args: ServeArgs) -> Result<(), Error> {
+    on_runtime(serve(args))
 }
 
 async fn serve(mut args: ServeArgs) -> Result<(), Error> {
@@ -171,12 +177,7 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     let apiserver = LocalApiServer::open(config)?;
     let metrics = Arc::new(Metrics::default());
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|source| Error::Listen {
-            address: args.listen.to_string(),
-            source,
-        })?;
+    let listener = bind(args.listen).await?;
     let address = listener.local_addr().map_err(Error::Serve)?;
     let tls = tls::server_config(dir.root(), address)?;
     let host = tls::client_host(address);

@@ -70,20 +70,19 @@ impl Rest {
 
     /// Signs `username` up and returns the signed-in browser. Panics unless the account is active.
     pub fn sign_up(address: &str, username: &str) -> Rest {
-        let reply = Rest::anonymous(address).post(
-            "/api/v1/auth/signup",
-            json!({"username": username, "password": PASSWORD}),
-        );
-        assert_eq!(reply.status, 201, "{}", reply.body);
-        Rest::anonymous(address).with_session(&reply)
+        Rest::session(address, "signup", username, 201)
     }
 
     pub fn sign_in(address: &str, username: &str) -> Rest {
+        Rest::session(address, "login", username, 200)
+    }
+
+    fn session(address: &str, route: &str, username: &str, expected: u16) -> Rest {
         let reply = Rest::anonymous(address).post(
-            "/api/v1/auth/login",
+            &format!("/api/v1/auth/{route}"),
             json!({"username": username, "password": PASSWORD}),
         );
-        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.status, expected, "{}", reply.body);
         Rest::anonymous(address).with_session(&reply)
     }
 
