@@ -17,8 +17,11 @@ pub struct Cache {
     changes: watch::Receiver<u64>,
     /// Every Generation newest first, as of a change count: lists read pages off it instead of
     /// sorting thousands of Generations per request.
-    sorted: Arc<Mutex<(u64, Arc<Vec<Arc<Generation>>>)>>,
+    sorted: Arc<Mutex<(u64, Snapshot)>>,
 }
+
+/// Generations in the order lists show them.
+pub type Snapshot = Arc<Vec<Arc<Generation>>>;
 
 impl Cache {
     /// Starts watching Generations in every namespace; the watch retries with backoff for as
@@ -60,7 +63,7 @@ impl Cache {
     }
 
     /// Every Generation, newest first; sorted again only after something changed.
-    pub fn newest_first(&self) -> Arc<Vec<Arc<Generation>>> {
+    pub fn newest_first(&self) -> Snapshot {
         let version = *self.changes.borrow();
         let mut sorted = self.sorted.lock().unwrap_or_else(|p| p.into_inner());
         if sorted.0 != version {
