@@ -599,6 +599,14 @@ fn event_streams_resume_across_restarts_without_losing_or_repeating_events() {
     let seen = ids(&first);
     assert!(!seen.is_empty(), "some progress within 3 s: {first:?}");
     let last = seen.last().unwrap();
+    // Without following, a running generation's stream holds what is stored, then closes.
+    let asked = Instant::now();
+    let stored = ann.events(&format!("{events}?follow=false"), None, 20);
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "it did not wait for the end"
+    );
+    assert!(ids(&stored).len() >= seen.len() && !stored.iter().any(|e| e.event == "outcome"));
     server.kill9();
     server.restart();
 
@@ -644,6 +652,11 @@ fn event_streams_resume_across_restarts_without_losing_or_repeating_events() {
     );
     assert_eq!(ids(&nothing_new), Vec::<(u32, u64)>::new());
     assert_eq!(nothing_new.last().unwrap().event, "outcome");
+    let ended = ann.events(&format!("{events}?follow=false"), None, 30);
+    assert_eq!(
+        (ids(&ended), ended.last().unwrap().event.as_str()),
+        (all.clone(), "outcome")
+    );
 }
 
 #[test]

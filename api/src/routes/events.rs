@@ -33,6 +33,9 @@ const RECONNECT: Duration = Duration::from_secs(1);
 pub struct EventsQuery {
     /// The id of the last event received, when the `Last-Event-ID` header cannot be sent.
     last_event_id: Option<String>,
+    /// `false`: send what is stored so far (and the outcome, if it has ended) and close, instead
+    /// of following a running generation.
+    follow: Option<bool>,
 }
 
 /// Where in the log a stream stands: the attempt, and the next seq to send within it.
@@ -99,23 +102,38 @@ pub async fn stream(
         .or(query.last_event_id);
     let position = Position::after(last_event_id.as_deref());
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(follow(state, namespace, name, uid, layout, position, tx));
+    let once = query.follow == Some(false);
+    let log = Log {
+        namespace,
+        name,
+        uid,
+        layout,
+    };
+    tokio::spawn(follow(state, log, position, once, tx));
     Ok(Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::default()))
 }
 
 type Sender = mpsc::Sender<Result<Event, Infallible>>;
 
-/// Sends the log from `position` on, and the Generation's status as it changes, until the
-/// generation has ended and its log is all sent, or the client has gone.
-async fn follow(
-    state: ApiState,
+/// Whose log a stream follows: one Generation, by its uid, so a new one of the same name is not
+/// taken for it.
+struct Log {
     namespace: String,
     name: String,
     uid: String,
     layout: Layout,
-    mut position: Position,
-    tx: Sender,
-) {
+}
+
+/// Sends the log from `position` on, and the Generation's status as it changes, until the
+/// generation has ended and its log is all sent, or the client has gone (or, `once`, until what
+/// is stored now is sent).
+async fn follow(state: ApiState, log: Log, mut position: Position, once: bool, tx: Sender) {
+    let Log {
+        namespace,
+        name,
+        uid,
+        layout,
+    } = log;
     let mut changes = state.cache.changes();
     let mut shown_version: Option<String> = None;
     if tx.send(Ok(Event::default().retry(RECONNECT))).await.is_err() {
@@ -185,6 +203,9 @@ async fn follow(
                 outputs: status.and_then(|s| s.outputs.clone()),
             };
             let _ = tx.send(Ok(json_event("outcome", &outcome))).await;
+            return;
+        }
+        if once {
             return;
         }
         tokio::select! {

@@ -1,7 +1,7 @@
 //! Reading a generation's event stream: its log lines and its status as they come, then how it
 //! ended. A dropped stream is resumed after the last event seen, so nothing is lost or repeated.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use appgen_crd::task::TaskEvent;
 use http_body_util::BodyExt;
@@ -23,8 +23,6 @@ pub enum Seen<'a> {
 
 /// How often the progress line moves.
 const TICK: Duration = Duration::from_millis(100);
-/// How long a stream is quiet before everything stored so far counts as read.
-const QUIET: Duration = Duration::from_millis(800);
 /// How long to wait before resuming a dropped stream, and how many times in a row to try.
 const RECONNECT: Duration = Duration::from_secs(1);
 const RECONNECTS: u32 = 30;
@@ -58,7 +56,7 @@ pub async fn to_end(
     progress: &mut Progress,
     on: impl FnMut(&mut Progress, Seen<'_>),
 ) -> Result<Outcome, Error> {
-    read(client, view, since, None, progress, on)
+    read(client, view, since, false, progress, on)
         .await?
         .ok_or_else(|| Error::Unreachable {
             server: client.server().to_owned(),
@@ -69,7 +67,8 @@ pub async fn to_end(
         })
 }
 
-/// What `view`'s stream holds now: its outcome when it has ended, else None once it goes quiet.
+/// What `view`'s stream holds now (the server sends what is stored and closes): its outcome when
+/// it has ended, else None.
 pub async fn available(
     client: &Client,
     view: &View,
@@ -77,14 +76,14 @@ pub async fn available(
     progress: &mut Progress,
     on: impl FnMut(&mut Progress, Seen<'_>),
 ) -> Result<Option<Outcome>, Error> {
-    read(client, view, since, Some(QUIET), progress, on).await
+    read(client, view, since, true, progress, on).await
 }
 
 async fn read(
     client: &Client,
     view: &View,
     mut last_id: Option<String>,
-    quiet: Option<Duration>,
+    once: bool,
     progress: &mut Progress,
     mut on: impl FnMut(&mut Progress, Seen<'_>),
 ) -> Result<Option<Outcome>, Error> {
@@ -93,31 +92,29 @@ async fn read(
     tokio::pin!(interrupted);
     let mut ticker = tokio::time::interval(TICK);
     let mut failures = 0;
+    let path = if once {
+        format!("{}?follow=false", view.links.events)
+    } else {
+        view.links.events.clone()
+    };
     loop {
-        let mut body = match client
-            .events(&view.links.events, last_id.as_deref(), &doing)
-            .await
-        {
+        let mut body = match client.events(&path, last_id.as_deref(), &doing).await {
             Ok(body) => Some(body),
-            Err(e @ Error::Unreachable { .. }) if quiet.is_some() || failures >= RECONNECTS => return Err(e),
+            Err(e @ Error::Unreachable { .. }) if once || failures >= RECONNECTS => return Err(e),
             Err(Error::Unreachable { .. }) => None,
             Err(e) => return Err(e),
         };
         let mut parser = SseParser::default();
-        let mut last_heard = Instant::now();
-        let mut status_seen = false;
         while let Some(stream) = body.as_mut() {
             tokio::select! {
                 frame = stream.frame() => {
                     let Some(Ok(frame)) = frame else { break };
                     let Some(data) = frame.data_ref() else { continue };
-                    last_heard = Instant::now();
                     for event in parser.push(data) {
                         match event.event.as_str() {
                             "outcome" => return parse(&serde_json::from_str(&event.data).unwrap_or_default(), &doing).map(Some),
                             "status" => {
                                 let view: View = parse(&serde_json::from_str(&event.data).unwrap_or_default(), &doing)?;
-                                status_seen = true;
                                 on(progress, Seen::Status(&view));
                             }
                             _ => {
@@ -131,16 +128,11 @@ async fn read(
                         }
                     }
                 }
-                _ = ticker.tick() => {
-                    progress.tick();
-                    if quiet.is_some_and(|q| status_seen && last_heard.elapsed() >= q) {
-                        return Ok(None);
-                    }
-                }
+                _ = ticker.tick() => progress.tick(),
                 _ = &mut interrupted => return Err(Error::Interrupted { name: view.name.clone() }),
             }
         }
-        if quiet.is_some() {
+        if once {
             return Ok(None);
         }
         failures += 1;
