@@ -20,7 +20,7 @@ use crate::{Error, listener, preview, tls};
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The address to listen on. Everything is served here: the Kubernetes API, health and (later) the UI.
+    /// The address to listen on. Everything is served here: the web UI, the REST API, the Kubernetes API, live previews and health.
     #[arg(long, env = "APPGEN_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Where the database, the admin token and artifacts live.
