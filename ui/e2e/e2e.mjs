@@ -68,6 +68,9 @@ function isExpected(resourceUrl, text) {
   return expectedErrors.some((e) => e.status === status && e.matches(url));
 }
 
+/** True while this script has cut the browser's network on purpose. */
+let offline = false;
+
 /** Every console error or warning and every page error is a failure, unless expected. */
 function watch(page, who) {
   page.on('console', (message) => {
@@ -75,6 +78,7 @@ function watch(page, who) {
     if (type !== 'error' && type !== 'warning') return;
     const text = message.text();
     const where = message.location()?.url ?? '';
+    if (offline && text.includes('net::ERR_INTERNET_DISCONNECTED')) return;
     if (text.startsWith('Failed to load resource') && isExpected(where, text)) return;
     fail(`${who}: console ${type} on ${page.url()}: ${text}${where ? ` (${where})` : ''}`);
   });
@@ -195,10 +199,21 @@ async function userA(browser) {
   let sawLive = false;
   let liveShot = false;
   let mostSteps = 0;
+  let dropped = false;
   await waitForPhase(page, ['Delivered'], DELIVER_WITHIN_MS, async (phase) => {
     const steps = await page.locator('.timeline > li').count();
     mostSteps = Math.max(mostSteps, steps);
     if (phase === 'Running' || (await page.getByText('running…').count()) > 0) sawLive = true;
+    if (sawLive && steps >= 2 && !dropped) {
+      dropped = true;
+      step('the network drops for 3 s while the page follows the generation');
+      offline = true;
+      await page.context().setOffline(true);
+      await page.waitForTimeout(3000);
+      await page.context().setOffline(false);
+      await page.waitForTimeout(500);
+      offline = false;
+    }
     if (sawLive && steps >= 3 && !liveShot) {
       await shot(page, 'generation-live');
       liveShot = true;
@@ -214,6 +229,12 @@ async function userA(browser) {
   const passed = await timeline.getByText('✓ passed').count();
   check(passed >= 4, `the timeline shows ${passed} passed gates, expected install, typecheck, build, test, …`);
   check((await page.getByText('reconnecting…').count()) === 0, 'the page still says reconnecting… after delivery');
+  check(dropped, 'the network was never dropped while the generation ran');
+  const titles = await timeline.locator(':scope > li .step-title').allTextContents();
+  check(
+    new Set(titles).size === titles.length,
+    `after the network drop the timeline repeats a step: ${titles.join(', ')}`,
+  );
   await page.getByRole('heading', { name: 'What the agent understood' }).waitFor();
   await shot(page, 'generation-delivered');
 
