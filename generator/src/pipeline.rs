@@ -12,6 +12,7 @@ use bytes::Bytes;
 use serde_json::json;
 
 use crate::claude::agent::ClaudeConfig;
+use crate::delivery::{self, DeliveryConfig};
 use crate::events::EventLog;
 use crate::gates::{self, Target, Tools};
 use crate::{Clock, Error, blueprint, claude, package, render, workspace};
@@ -27,6 +28,8 @@ pub struct Settings {
     /// The agent when the spec names none.
     pub default_agent: AgentName,
     pub claude: ClaudeConfig,
+    /// Credentials and defaults for pushing the source to Git.
+    pub delivery: DeliveryConfig,
     /// The attempt this task is, when the backend says (`APPGEN_TASK_KEY` ends in it); used to put
     /// `result.json` in the right place even when `input.json` cannot be read.
     pub attempt: Option<u32>,
@@ -41,6 +44,7 @@ impl std::fmt::Debug for Settings {
             .field("attempt", &self.attempt)
             .field("default_agent", &self.default_agent)
             .field("claude", &self.claude)
+            .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }
 }
@@ -329,6 +333,39 @@ impl Run<'_> {
             ..Outputs::default()
         });
         self.finished("deliver", step).await;
+
+        if let Some(git) = input.spec.delivery.as_ref().and_then(|d| d.git.as_ref()) {
+            let step = Instant::now();
+            self.log.phase("deliver/git", json!({ "state": "started" })).await;
+            let source = delivery::Source {
+                dir: &app_dir,
+                files: &archive.files,
+            };
+            // A failed push fails only this step: the archive and its outputs stay delivered.
+            let pushed = delivery::push(
+                git,
+                &app_name,
+                &input.spec.prompt,
+                &self.settings.delivery,
+                source,
+                &scratch,
+                &self.settings.tools.path,
+            )
+            .await
+            .map_err(|error| StepError {
+                step: "deliver/git".to_owned(),
+                reason: Some(error.reason()),
+                error: Box::new(error.into()),
+            })?;
+            self.log
+                .log(format!("pushed {} to {}", pushed.commit, pushed.repository_url))
+                .await;
+            if let Some(outputs) = self.result.outputs.as_mut() {
+                outputs.repository_url = Some(pushed.repository_url);
+                outputs.commit = Some(pushed.commit);
+            }
+            self.finished("deliver/git", step).await;
+        }
         Ok(())
     }
 
