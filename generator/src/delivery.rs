@@ -1,9 +1,11 @@
 //! Delivery beyond the archive: the source pushed to a Git repository (any remote, or a GitHub
-//! repository created on demand). Where it goes is decided by pure functions over the spec and the
+//! repository created on demand), and the app deployed to a hosting target (Fly.io). Where it goes is decided by pure functions over the spec and the
 //! configuration; the thin executors in `git` and `github` only run what was decided.
 
+pub mod fly;
 pub mod git;
 pub mod github;
+mod http;
 
 use std::path::Path;
 
@@ -27,6 +29,14 @@ pub struct DeliveryConfig {
     pub github_owner: Option<String>,
     /// Whether repositories appgen creates are private.
     pub github_private: bool,
+    pub fly_token: Option<String>,
+    /// The Machines API's root, `https://api.machines.dev`.
+    pub fly_api: String,
+    /// The organisation new Fly apps belong to.
+    pub fly_org: String,
+    pub fly_region: String,
+    /// The stock Node image machines run.
+    pub fly_image: String,
 }
 
 impl std::fmt::Debug for DeliveryConfig {
@@ -40,6 +50,11 @@ impl std::fmt::Debug for DeliveryConfig {
             .field("github_api", &self.github_api)
             .field("github_owner", &self.github_owner)
             .field("github_private", &self.github_private)
+            .field("fly_token", &self.fly_token.as_ref().map(|_| "<set>"))
+            .field("fly_api", &self.fly_api)
+            .field("fly_org", &self.fly_org)
+            .field("fly_region", &self.fly_region)
+            .field("fly_image", &self.fly_image)
             .finish()
     }
 }
@@ -55,6 +70,12 @@ pub const DELIVERY_ENV: &[&str] = &[
     "APPGEN_GITHUB_API",
     "APPGEN_GITHUB_OWNER",
     "APPGEN_GITHUB_PRIVATE",
+    "APPGEN_FLY_API_TOKEN",
+    "FLY_API_TOKEN",
+    "APPGEN_FLY_API",
+    "APPGEN_FLY_ORG",
+    "APPGEN_FLY_REGION",
+    "APPGEN_FLY_IMAGE",
 ];
 
 impl DeliveryConfig {
@@ -75,6 +96,13 @@ impl DeliveryConfig {
                 .unwrap_or_else(|| "https://api.github.com".to_owned()),
             github_owner: get("APPGEN_GITHUB_OWNER"),
             github_private: get("APPGEN_GITHUB_PRIVATE").is_none_or(|v| v != "false"),
+            fly_token: get("APPGEN_FLY_API_TOKEN").or_else(|| get("FLY_API_TOKEN")),
+            fly_api: get("APPGEN_FLY_API")
+                .map(|api| api.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| "https://api.machines.dev".to_owned()),
+            fly_org: get("APPGEN_FLY_ORG").unwrap_or_else(|| "personal".to_owned()),
+            fly_region: get("APPGEN_FLY_REGION").unwrap_or_else(|| "iad".to_owned()),
+            fly_image: get("APPGEN_FLY_IMAGE").unwrap_or_else(|| "node:22-bookworm-slim".to_owned()),
         }
     }
 }
@@ -118,6 +146,28 @@ pub enum DeliveryError {
     Git { command: String, message: String },
     #[error("could not start git ({0}); install git on the machine that runs the generator")]
     NoGit(std::io::Error),
+    #[error("Fly.io deploys need a token: set APPGEN_FLY_API_TOKEN (or FLY_API_TOKEN)")]
+    NoFlyToken,
+    #[error(
+        "Fly.io fetches the archive through a short-lived URL, which this artifact store cannot give; use an S3 artifact store"
+    )]
+    NoDownloadUrl,
+    #[error("Fly.io refused the token: {0}; set a valid APPGEN_FLY_API_TOKEN")]
+    FlyUnauthorized(String),
+    #[error("Fly.io's rate limit is used up ({0}); retry the delivery later")]
+    FlyRateLimited(String),
+    #[error("Fly.io would not create the app {app}: {message}; choose another spec.app")]
+    FlyAppRefused { app: String, message: String },
+    #[error("Fly.io answered {status} to {action}: {message}")]
+    Fly {
+        action: String,
+        status: u16,
+        message: String,
+    },
+    #[error("Fly.io could not be reached at {api}: {reason}")]
+    FlyUnreachable { api: String, reason: String },
+    #[error("the app on Fly.io machine {machine} is not healthy: {message}")]
+    FlyUnhealthy { machine: String, message: String },
     #[error("could not lay the source out for its commit at {}: {source}", path.display())]
     Files {
         path: std::path::PathBuf,
@@ -137,6 +187,13 @@ impl DeliveryError {
             | DeliveryError::CredentialsInUrl
             | DeliveryError::BadBranch(_)
             | DeliveryError::NoOwner => "InvalidDelivery",
+            DeliveryError::NoFlyToken | DeliveryError::FlyUnauthorized(_) => "FlyUnauthorized",
+            DeliveryError::FlyRateLimited(_) => "RateLimited",
+            DeliveryError::FlyAppRefused { .. } => "AppNameTaken",
+            DeliveryError::FlyUnhealthy { .. } => "DeployUnhealthy",
+            DeliveryError::NoDownloadUrl
+            | DeliveryError::Fly { .. }
+            | DeliveryError::FlyUnreachable { .. } => "DeployFailed",
             _ => "GitDeliveryFailed",
         }
     }

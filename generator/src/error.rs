@@ -35,7 +35,7 @@ pub enum Error {
     Package(#[from] PackageError),
     #[error("the smoke gate passed but its screenshot cannot be read: {source}")]
     Screenshot { source: std::io::Error },
-    #[error("the source could not be pushed: {0}")]
+    #[error("delivery failed: {0}")]
     Delivery(#[from] crate::delivery::DeliveryError),
     #[error("the artifact store failed: {0}")]
     Store(#[from] ArtifactError),

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use appgen_artifacts::{ArtifactStore, Layout};
 use appgen_crd::task::{TaskError, TaskEventType, TaskInput, TaskResult};
-use appgen_crd::{AgentName, Blueprint, MAX_PROMPT_CHARS, Outputs, StartFrom, Usage};
+use appgen_crd::{AgentName, Blueprint, DeployTarget, MAX_PROMPT_CHARS, Outputs, StartFrom, Usage};
 use bytes::Bytes;
 use serde_json::json;
 
@@ -366,7 +366,51 @@ impl Run<'_> {
             }
             self.finished("deliver/git", step).await;
         }
+
+        let target = input
+            .spec
+            .delivery
+            .as_ref()
+            .and_then(|d| d.deploy.as_ref())
+            .map(|d| d.target);
+        if target == Some(DeployTarget::Fly) {
+            let step = Instant::now();
+            self.log
+                .phase("deliver/deploy", json!({ "state": "started", "target": "fly" }))
+                .await;
+            let url = self.deploy_to_fly(&archive_key, &app_name).await?;
+            self.log.log(format!("deployed to {url}")).await;
+            if let Some(outputs) = self.result.outputs.as_mut() {
+                outputs.url = Some(url);
+            }
+            self.finished("deliver/deploy", step).await;
+        }
         Ok(())
+    }
+
+    /// Deploys the stored archive to Fly.io, which fetches it through a short-lived URL.
+    async fn deploy_to_fly(&mut self, archive_key: &str, app_name: &str) -> Result<String, StepError> {
+        let failed = |error: delivery::DeliveryError| StepError {
+            step: "deliver/deploy".to_owned(),
+            reason: Some(error.reason()),
+            error: Box::new(error.into()),
+        };
+        // Long enough for a machine to be created and to fetch it, short enough to be useless later.
+        let url = self
+            .store
+            .download_url(archive_key, std::time::Duration::from_secs(30 * 60))
+            .await
+            .at("deliver/deploy")?
+            .ok_or(delivery::DeliveryError::NoDownloadUrl)
+            .map_err(failed)?;
+        delivery::fly::deploy(
+            &self.settings.delivery,
+            app_name,
+            &url,
+            delivery::fly::Patience::default(),
+        )
+        .await
+        .map_err(failed)
     }
 
     /// Renders the app for `blueprint` and writes it into `app_dir`.

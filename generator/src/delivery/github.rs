@@ -1,21 +1,14 @@
 //! The few GitHub REST calls delivery needs: find a repository, and create it (for the token's
 //! own user or for an organisation) when it does not exist. A small typed client on the
 //! hyper/rustls stack already in the tree rather than octocrab, whose defaults bring a second
-//! HTTP client stack for three calls.
+//! HTTP client stack (and its own TLS set-up) for three calls.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use bytes::Bytes;
-use http::{Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::DeliveryError;
+use super::http::{Answer, JsonClient};
 
 /// A repository as GitHub describes it (the fields delivery uses).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -83,57 +76,26 @@ pub fn refusal(
     }
 }
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
 /// A GitHub REST API client for one token.
+#[derive(Debug)]
 pub struct GitHub {
-    api: String,
-    token: String,
-    http: HttpClient,
-}
-
-impl std::fmt::Debug for GitHub {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitHub")
-            .field("api", &self.api)
-            .finish_non_exhaustive()
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    rate_limit_remaining: Option<String>,
-    body: Value,
+    client: JsonClient,
 }
 
 impl GitHub {
     pub fn new(api: &str, token: &str) -> Result<GitHub, DeliveryError> {
-        let unreachable = |reason: String| DeliveryError::GitHubUnreachable {
+        let headers = vec![
+            ("authorization", format!("Bearer {token}")),
+            ("accept", "application/vnd.github+json".to_owned()),
+            ("x-github-api-version", "2022-11-28".to_owned()),
+            // GitHub refuses requests without a User-Agent.
+            ("user-agent", "appgen".to_owned()),
+        ];
+        let client = JsonClient::new(api, headers).map_err(|reason| DeliveryError::GitHubUnreachable {
             api: api.to_owned(),
             reason,
-        };
-        let mut roots = rustls::RootCertStore::empty();
-        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-        let tls =
-            rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| unreachable(format!("setting up TLS: {e}")))?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(Duration::from_secs(10)));
-        // Plain http too: GitHub Enterprise inside a network, and the contract fake in the tests.
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Ok(GitHub {
-            api: api.trim_end_matches('/').to_owned(),
-            token: token.to_owned(),
-            http: Client::builder(TokioExecutor::new()).build(connector),
-        })
+        })?;
+        Ok(GitHub { client })
     }
 
     /// The repository `owner/name`, created (with `description`, private or not) when missing.
@@ -193,43 +155,13 @@ impl GitHub {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Answer, DeliveryError> {
-        let unreachable = |reason: String| DeliveryError::GitHubUnreachable {
-            api: self.api.clone(),
-            reason,
-        };
-        let bytes = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
-        let request = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.api))
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("accept", "application/vnd.github+json")
-            .header("x-github-api-version", "2022-11-28")
-            // GitHub refuses requests without a User-Agent.
-            .header("user-agent", "appgen")
-            .header("content-type", "application/json")
-            .body(Full::new(bytes))
-            .map_err(|e| unreachable(e.to_string()))?;
-        let response = tokio::time::timeout(Duration::from_secs(60), self.http.request(request))
+        self.client
+            .call(method, path, body.as_ref())
             .await
-            .map_err(|_| unreachable("no answer within 60 s".to_owned()))?
-            .map_err(|e| unreachable(e.to_string()))?;
-        let status = response.status();
-        let rate_limit_remaining = response
-            .headers()
-            .get("x-ratelimit-remaining")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?
-            .to_bytes();
-        Ok(Answer {
-            status,
-            rate_limit_remaining,
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-        })
+            .map_err(|reason| DeliveryError::GitHubUnreachable {
+                api: self.client.root().to_owned(),
+                reason,
+            })
     }
 }
 
