@@ -2,7 +2,7 @@
 //! appgen creates, and a follow-up pushed on top of it. GitHub's REST API is a contract fake on
 //! loopback (the only stand-in for a real service here): it checks each request against GitHub's
 //! documented API and answers as GitHub documents, and its `clone_url` is a real bare repository
-//! that the real `git` pushes to.
+//! that the real `git` pushes to. A plain remote is a bare repository reached by `file://`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -409,4 +409,48 @@ fn github_error_answers_fail_the_delivery_with_their_reason_and_never_the_token(
         assert!(error.to_string().contains(says), "{error}");
         assert!(!error.to_string().contains(token), "{error}");
     }
+}
+
+#[test]
+fn a_failed_deploy_fails_only_its_step_and_keeps_the_pushed_commit_and_the_archive() {
+    let remote = tempfile::tempdir().unwrap();
+    git(
+        remote.path(),
+        &["init", "--quiet", "--bare", "--initial-branch=main", "todo.git"],
+    );
+    let bare = remote.path().join("todo.git");
+    let url = format!("file://{}", bare.display());
+    let run = Run::new();
+    run.write_input(appgen_crd::GenerationSpec {
+        delivery: Some(DeliverySpec {
+            git: Some(GitDelivery {
+                repository: Some(url.clone()),
+                branch: Some("apps/todo".into()),
+            }),
+            deploy: Some(appgen_crd::DeploySpec {
+                target: appgen_crd::DeployTarget::Fly,
+            }),
+        }),
+        ..spec(TODO)
+    });
+    let ran = run.generate(
+        &run.input_uri(),
+        &[("APPGEN_GIT_TOKEN", TOKEN), ("APPGEN_FLY_API_TOKEN", TOKEN)],
+    );
+    // A local artifact store cannot hand Fly.io a short-lived URL to the archive.
+    let (step, message) = run.failure(&ran);
+    assert_eq!(step, "deliver/deploy");
+    assert!(message.contains("short-lived URL"), "{message}");
+    let result = run.result();
+    assert_eq!(
+        result.error.as_ref().unwrap().reason.as_deref(),
+        Some("DeployFailed")
+    );
+    let outputs = result.outputs.clone().unwrap();
+    assert!(outputs.archive_url.is_some() && outputs.url.is_none());
+    assert!(run.generation_dir().join("app.tar.gz").is_file());
+    assert_eq!(outputs.repository_url.as_deref(), Some(url.as_str()));
+    assert_eq!(git(&bare, &["rev-parse", "apps/todo"]), outputs.commit.unwrap());
+    assert!(!everything_written(&run).contains(TOKEN));
+    assert!(!ran.stderr.contains(TOKEN));
 }
