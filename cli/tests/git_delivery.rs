@@ -21,6 +21,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use common::task::{Run, spec};
+use common::{Server, ok, pnpm_store};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "ghp_contractFakeToken0123456789abcdef";
@@ -246,11 +247,19 @@ fn with_git(prompt: &str, repository: &str) -> appgen_crd::GenerationSpec {
 
 /// Every file a run left in the store, the archive unpacked, as one text to search.
 fn everything_written(run: &Run) -> String {
+    everything_under(&run.generation_dir())
+}
+
+/// Every file under `root` (installed dependencies aside), archives unpacked, as one text.
+fn everything_under(root: &Path) -> String {
     let mut text = String::new();
-    let mut pending = vec![run.generation_dir()];
+    let mut pending = vec![root.to_owned()];
     while let Some(dir) = pending.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
+            if path.is_symlink() || path.ends_with("node_modules") {
+                continue;
+            }
             if path.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "gz") {
@@ -453,4 +462,59 @@ fn a_failed_deploy_fails_only_its_step_and_keeps_the_pushed_commit_and_the_archi
     assert_eq!(git(&bare, &["rev-parse", "apps/todo"]), outputs.commit.unwrap());
     assert!(!everything_written(&run).contains(TOKEN));
     assert!(!ran.stderr.contains(TOKEN));
+}
+
+#[test]
+fn through_appgen_serve_the_commit_reaches_status_and_the_token_reaches_nothing() {
+    let remote = tempfile::tempdir().unwrap();
+    git(
+        remote.path(),
+        &["init", "--quiet", "--bare", "--initial-branch=main", "todo.git"],
+    );
+    let bare = remote.path().join("todo.git");
+    let url = format!("file://{}", bare.display());
+    let store = pnpm_store().display().to_string();
+    let server = Server::start_with_env(
+        &["--pnpm-store", &store],
+        &[
+            ("APPGEN_GIT_TOKEN", TOKEN),
+            ("APPGEN_GIT_AUTHOR_NAME", "Serve Bot"),
+        ],
+    );
+    let manifest = format!(
+        "apiVersion: appgen.dev/v1alpha1\nkind: Generation\nmetadata:\n  name: todo\nspec:\n  prompt: A todo list where tasks have a title and a due date.\n  delivery:\n    git:\n      repository: {url}\n    deploy:\n      target: none\n"
+    );
+    ok(server.kubectl_stdin(&["apply", "-f", "-"], &manifest));
+    let started = std::time::Instant::now();
+    let status = loop {
+        let generation: Value =
+            serde_json::from_str(&ok(server.kubectl(&["get", "gen", "todo", "-o", "json"]))).unwrap();
+        let phase = generation["status"]["phase"].as_str().unwrap_or("").to_owned();
+        if phase == "Delivered" || phase == "Failed" {
+            break generation;
+        }
+        assert!(started.elapsed().as_secs() < 600, "not finished: {generation}");
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    assert_eq!(
+        status["status"]["phase"],
+        "Delivered",
+        "{status}\n{}",
+        server.log()
+    );
+    let outputs = &status["status"]["outputs"];
+    assert_eq!(outputs["repositoryUrl"], url.as_str());
+    assert_eq!(outputs["commit"], git(&bare, &["rev-parse", "main"]).as_str());
+    assert_eq!(git(&bare, &["log", "-1", "--format=%an", "main"]), "Serve Bot");
+
+    let described = ok(server.kubectl(&["describe", "gen", "todo"]));
+    for (what, text) in [
+        ("the status", status.to_string()),
+        ("kubectl describe (events included)", described),
+        ("the serve log", server.log()),
+        ("the data directory", everything_under(server.data_dir())),
+        ("the repository", git(&bare, &["log", "-p", "--all"])),
+    ] {
+        assert!(!text.contains(TOKEN), "the token is in {what}");
+    }
 }
