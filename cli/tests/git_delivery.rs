@@ -2,7 +2,8 @@
 //! appgen creates, and a follow-up pushed on top of it. GitHub's REST API is a contract fake on
 //! loopback (the only stand-in for a real service here): it checks each request against GitHub's
 //! documented API and answers as GitHub documents, and its `clone_url` is a real bare repository
-//! that the real `git` pushes to. A plain remote is a bare repository reached by `file://`.
+//! that the real `git` pushes to. Plain remotes are a bare repository reached by `file://`, and a
+//! real Git server on loopback: `git http-backend` over smart HTTP, asking for the token.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -18,7 +19,7 @@ use appgen_generator::DeliveryConfig;
 use appgen_generator::delivery::{self, Source};
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use common::task::{Run, spec};
 use common::{Server, ok, pnpm_store};
@@ -517,4 +518,181 @@ fn through_appgen_serve_the_commit_reaches_status_and_the_token_reaches_nothing(
     ] {
         assert!(!text.contains(TOKEN), "the token is in {what}");
     }
+}
+
+/// A real Git server on loopback: `git http-backend` (smart HTTP) behind a check of the basic
+/// credentials, the way a Git host asks for a token.
+struct SmartHttpGit {
+    address: SocketAddr,
+    root: tempfile::TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl SmartHttpGit {
+    fn start() -> SmartHttpGit {
+        let root = tempfile::tempdir().unwrap();
+        git(
+            root.path(),
+            &["init", "--quiet", "--bare", "--initial-branch=main", "todo.git"],
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .fallback(http_backend)
+            .with_state(root.path().to_owned());
+        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        SmartHttpGit {
+            address,
+            root,
+            _runtime: runtime,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/todo.git", self.address)
+    }
+}
+
+/// Runs `git http-backend` as CGI for one request.
+async fn http_backend(
+    State(root): State<PathBuf>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("x-access-token:{TOKEN}"))
+    );
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Basic realm=\"git\"")],
+            "credentials required",
+        )
+            .into_response();
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let mut child = tokio::process::Command::new("git")
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", &root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REMOTE_USER", "x-access-token")
+        .env("REQUEST_METHOD", method.as_str())
+        .env("PATH_INFO", uri.path())
+        .env("QUERY_STRING", uri.query().unwrap_or(""))
+        .env("CONTENT_TYPE", header("content-type"))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("HTTP_CONTENT_ENCODING", header("content-encoding"))
+        .env("GIT_PROTOCOL", header("git-protocol"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, &body)
+        .await
+        .unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    let split = output
+        .stdout
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| (at, 4))
+        .or_else(|| {
+            output
+                .stdout
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|at| (at, 2))
+        })
+        .unwrap();
+    let head = String::from_utf8_lossy(&output.stdout[..split.0]).into_owned();
+    let mut response = Response::new(axum::body::Body::from(
+        output.stdout[split.0 + split.1..].to_vec(),
+    ));
+    for line in head.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if name.eq_ignore_ascii_case("status") {
+            let code: u16 = value.trim()[..3].parse().unwrap();
+            *response.status_mut() = StatusCode::from_u16(code).unwrap();
+        } else {
+            response.headers_mut().insert(
+                HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+                value.trim().parse().unwrap(),
+            );
+        }
+    }
+    response
+}
+
+/// Pushes a one-file source to the plain remote `url` with `token` as `APPGEN_GIT_TOKEN`.
+fn push_to_remote(
+    url: &str,
+    token: &str,
+    contents: &str,
+) -> Result<delivery::Pushed, delivery::DeliveryError> {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("README.md"), contents).unwrap();
+    let config = DeliveryConfig::from_env([("APPGEN_GIT_TOKEN".to_owned(), token.to_owned())]);
+    let spec = GitDelivery {
+        repository: Some(url.to_owned()),
+        branch: None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(delivery::push(
+        &spec,
+        "todo",
+        "A todo list",
+        &config,
+        Source {
+            dir: work.path(),
+            files: &["README.md".to_owned()],
+        },
+        work.path(),
+        &std::env::var("PATH").unwrap(),
+    ))
+}
+
+#[test]
+fn a_plain_remote_over_smart_http_takes_the_token_as_basic_credentials_and_never_keeps_it() {
+    let server = SmartHttpGit::start();
+    let bare = server.root.path().join("todo.git");
+    let first = push_to_remote(&server.url(), TOKEN, "one").unwrap();
+    let second = push_to_remote(&server.url(), TOKEN, "two").unwrap();
+    assert_eq!(second.repository_url, server.url());
+    assert_eq!(git(&bare, &["rev-parse", "main"]), second.commit);
+    assert_eq!(git(&bare, &["rev-parse", "main^"]), first.commit);
+
+    let refused = push_to_remote(&server.url(), "wrong-token", "three").unwrap_err();
+    assert_eq!(refused.reason(), "GitDeliveryFailed", "{refused}");
+    assert!(!refused.to_string().contains("wrong-token"), "{refused}");
+    assert_eq!(git(&bare, &["rev-parse", "main"]), second.commit);
+    let kept = format!(
+        "{}{}",
+        git(&bare, &["log", "-p", "--all"]),
+        std::fs::read_to_string(bare.join("config")).unwrap()
+    );
+    assert!(!kept.contains(TOKEN));
 }
