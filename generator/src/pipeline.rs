@@ -28,7 +28,7 @@ pub struct Settings {
     /// The agent when the spec names none.
     pub default_agent: AgentName,
     pub claude: ClaudeConfig,
-    /// Credentials and defaults for pushing the source to Git.
+    /// Credentials and defaults for Git delivery and Fly.io deploys.
     pub delivery: DeliveryConfig,
     /// The attempt this task is, when the backend says (`APPGEN_TASK_KEY` ends in it); used to put
     /// `result.json` in the right place even when `input.json` cannot be read.
@@ -172,6 +172,15 @@ impl<T, E: Into<Error>> AtStep<T> for Result<T, E> {
             error: Box::new(e.into()),
             reason: None,
         })
+    }
+}
+
+/// Tags a delivery failure with its step and the reason it names.
+fn failed_delivery(step: &'static str) -> impl Fn(delivery::DeliveryError) -> StepError {
+    move |error| StepError {
+        step: step.to_owned(),
+        reason: Some(error.reason()),
+        error: Box::new(error.into()),
     }
 }
 
@@ -352,11 +361,7 @@ impl Run<'_> {
                 &self.settings.tools.path,
             )
             .await
-            .map_err(|error| StepError {
-                step: "deliver/git".to_owned(),
-                reason: Some(error.reason()),
-                error: Box::new(error.into()),
-            })?;
+            .map_err(failed_delivery("deliver/git"))?;
             self.log
                 .log(format!("pushed {} to {}", pushed.commit, pushed.repository_url))
                 .await;
@@ -390,11 +395,7 @@ impl Run<'_> {
 
     /// Deploys the stored archive to Fly.io, which fetches it through a short-lived URL.
     async fn deploy_to_fly(&mut self, archive_key: &str, app_name: &str) -> Result<String, StepError> {
-        let failed = |error: delivery::DeliveryError| StepError {
-            step: "deliver/deploy".to_owned(),
-            reason: Some(error.reason()),
-            error: Box::new(error.into()),
-        };
+        let failed = failed_delivery("deliver/deploy");
         // Long enough for a machine to be created and to fetch it, short enough to be useless later.
         let url = self
             .store
@@ -402,7 +403,7 @@ impl Run<'_> {
             .await
             .at("deliver/deploy")?
             .ok_or(delivery::DeliveryError::NoDownloadUrl)
-            .map_err(failed)?;
+            .map_err(&failed)?;
         delivery::fly::deploy(
             &self.settings.delivery,
             app_name,
@@ -410,7 +411,7 @@ impl Run<'_> {
             delivery::fly::Patience::default(),
         )
         .await
-        .map_err(failed)
+        .map_err(&failed)
     }
 
     /// Renders the app for `blueprint` and writes it into `app_dir`.
