@@ -14,4 +14,9 @@ ensure_app_tools() {
     echo "appgen: installing Debian's chromium"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   fi
+  # Git delivery commits and pushes with the git CLI.
+  if ! command -v git >/dev/null 2>&1; then
+    echo "appgen: installing git"
+    apt-get update -qq && apt-get install -y -qq git >/dev/null
+  fi
 }

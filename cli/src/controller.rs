@@ -15,6 +15,7 @@ use clap::ValueEnum;
 use crate::Error;
 use crate::generate::Agent;
 use appgen_crd::AgentName;
+use appgen_generator::delivery::DELIVERY_ENV;
 
 /// Where generator tasks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -179,9 +180,9 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
             agent = Some(chosen);
             // Only the model's credentials and switches reach tasks; the generator hands them to
             // the CLI alone, never to the app it checks.
-            config
-                .env
-                .extend(std::env::vars().filter(|(name, _)| MODEL_ENV.contains(&name.as_str())));
+            config.env.extend(std::env::vars().filter(|(name, _)| {
+                MODEL_ENV.contains(&name.as_str()) || DELIVERY_ENV.contains(&name.as_str())
+            }));
             Arc::new(ProcessBackend::new(config))
         }
         BackendKind::Simulated => {

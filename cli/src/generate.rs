@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use appgen_crd::AgentName;
-use appgen_generator::{ClaudeConfig, Settings, Tools};
+use appgen_generator::{ClaudeConfig, DeliveryConfig, Settings, Tools};
 
 #[derive(Debug, clap::Args)]
 pub struct GenerateArgs {
@@ -79,6 +79,7 @@ pub fn run(args: GenerateArgs) -> ExitCode {
     let settings = Settings {
         default_agent: args.agent.into(),
         claude,
+        delivery: DeliveryConfig::from_env(std::env::vars()),
         workspace,
         tools: Tools {
             path: std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".to_owned()),

@@ -538,7 +538,14 @@ impl Draft<'_> {
             self.status.blueprint = result.blueprint.clone();
         }
         let failed_step = result.error.as_ref().map(|e| e.step.as_str());
-        let generated = result.delivered || failed_step.is_some_and(|s| s.starts_with("verify"));
+        // A push or deploy that failed came after the gates passed: the app was made and checked,
+        // and what was delivered before it (the archive, a commit) is published.
+        let delivery_failed = failed_step.is_some_and(|s| s.starts_with("deliver/"));
+        if delivery_failed && result.outputs.is_some() {
+            self.status.outputs = self.outputs_of(result);
+        }
+        let generated =
+            result.delivered || delivery_failed || failed_step.is_some_and(|s| s.starts_with("verify"));
         if generated {
             self.condition(
                 ConditionType::Generated,
@@ -554,7 +561,7 @@ impl Draft<'_> {
                 &error.message,
             );
         }
-        if result.delivered {
+        if result.delivered || delivery_failed {
             self.condition(
                 ConditionType::Verified,
                 ConditionStatus::True,

@@ -35,6 +35,8 @@ pub enum Error {
     Package(#[from] PackageError),
     #[error("the smoke gate passed but its screenshot cannot be read: {source}")]
     Screenshot { source: std::io::Error },
+    #[error("delivery failed: {0}")]
+    Delivery(#[from] crate::delivery::DeliveryError),
     #[error("the artifact store failed: {0}")]
     Store(#[from] ArtifactError),
     #[error("the input at {uri} is not a preview input: {source}")]

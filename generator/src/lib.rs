@@ -4,6 +4,7 @@
 pub mod blueprint;
 mod claude;
 mod command;
+pub mod delivery;
 mod error;
 mod events;
 pub mod gates;
@@ -14,6 +15,7 @@ pub mod render;
 mod workspace;
 
 pub use claude::agent::ClaudeConfig;
+pub use delivery::DeliveryConfig;
 pub use error::Error;
 pub use gates::Tools;
 pub use pipeline::{Ending, Settings, run};

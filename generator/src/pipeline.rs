@@ -7,11 +7,12 @@ use std::time::Instant;
 
 use appgen_artifacts::{ArtifactStore, Layout};
 use appgen_crd::task::{TaskError, TaskEventType, TaskInput, TaskResult};
-use appgen_crd::{AgentName, Blueprint, MAX_PROMPT_CHARS, Outputs, StartFrom, Usage};
+use appgen_crd::{AgentName, Blueprint, DeployTarget, MAX_PROMPT_CHARS, Outputs, StartFrom, Usage};
 use bytes::Bytes;
 use serde_json::json;
 
 use crate::claude::agent::ClaudeConfig;
+use crate::delivery::{self, DeliveryConfig};
 use crate::events::EventLog;
 use crate::gates::{self, Target, Tools};
 use crate::{Clock, Error, blueprint, claude, package, render, workspace};
@@ -27,6 +28,8 @@ pub struct Settings {
     /// The agent when the spec names none.
     pub default_agent: AgentName,
     pub claude: ClaudeConfig,
+    /// Credentials and defaults for Git delivery and Fly.io deploys.
+    pub delivery: DeliveryConfig,
     /// The attempt this task is, when the backend says (`APPGEN_TASK_KEY` ends in it); used to put
     /// `result.json` in the right place even when `input.json` cannot be read.
     pub attempt: Option<u32>,
@@ -41,6 +44,7 @@ impl std::fmt::Debug for Settings {
             .field("attempt", &self.attempt)
             .field("default_agent", &self.default_agent)
             .field("claude", &self.claude)
+            .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +172,15 @@ impl<T, E: Into<Error>> AtStep<T> for Result<T, E> {
             error: Box::new(e.into()),
             reason: None,
         })
+    }
+}
+
+/// Tags a delivery failure with its step and the reason it names.
+fn failed_delivery(step: &'static str) -> impl Fn(delivery::DeliveryError) -> StepError {
+    move |error| StepError {
+        step: step.to_owned(),
+        reason: Some(error.reason()),
+        error: Box::new(error.into()),
     }
 }
 
@@ -329,7 +342,76 @@ impl Run<'_> {
             ..Outputs::default()
         });
         self.finished("deliver", step).await;
+
+        if let Some(git) = input.spec.delivery.as_ref().and_then(|d| d.git.as_ref()) {
+            let step = Instant::now();
+            self.log.phase("deliver/git", json!({ "state": "started" })).await;
+            let source = delivery::Source {
+                dir: &app_dir,
+                files: &archive.files,
+            };
+            // A failed push fails only this step: the archive and its outputs stay delivered.
+            let pushed = delivery::push(
+                git,
+                &app_name,
+                &input.spec.prompt,
+                &self.settings.delivery,
+                source,
+                &scratch,
+                &self.settings.tools.path,
+            )
+            .await
+            .map_err(failed_delivery("deliver/git"))?;
+            self.log
+                .log(format!("pushed {} to {}", pushed.commit, pushed.repository_url))
+                .await;
+            if let Some(outputs) = self.result.outputs.as_mut() {
+                outputs.repository_url = Some(pushed.repository_url);
+                outputs.commit = Some(pushed.commit);
+            }
+            self.finished("deliver/git", step).await;
+        }
+
+        let target = input
+            .spec
+            .delivery
+            .as_ref()
+            .and_then(|d| d.deploy.as_ref())
+            .map(|d| d.target);
+        if target == Some(DeployTarget::Fly) {
+            let step = Instant::now();
+            self.log
+                .phase("deliver/deploy", json!({ "state": "started", "target": "fly" }))
+                .await;
+            let url = self.deploy_to_fly(&archive_key, &app_name).await?;
+            self.log.log(format!("deployed to {url}")).await;
+            if let Some(outputs) = self.result.outputs.as_mut() {
+                outputs.url = Some(url);
+            }
+            self.finished("deliver/deploy", step).await;
+        }
         Ok(())
+    }
+
+    /// Deploys the stored archive to Fly.io, which fetches it through a short-lived URL.
+    async fn deploy_to_fly(&mut self, archive_key: &str, app_name: &str) -> Result<String, StepError> {
+        let failed = failed_delivery("deliver/deploy");
+        // Long enough for a machine to be created and to fetch it, short enough to be useless later.
+        let url = self
+            .store
+            .download_url(archive_key, std::time::Duration::from_secs(30 * 60))
+            .await
+            .at("deliver/deploy")?
+            .ok_or(delivery::DeliveryError::NoDownloadUrl)
+            .map_err(&failed)?;
+        delivery::fly::deploy(
+            &self.settings.delivery,
+            app_name,
+            &url,
+            delivery::fly::Patience::default(),
+        )
+        .await
+        .map_err(&failed)
     }
 
     /// Renders the app for `blueprint` and writes it into `app_dir`.

@@ -292,6 +292,30 @@ fn the_reason_a_task_gives_names_the_failure_when_it_is_a_valid_reason() {
 }
 
 #[test]
+fn a_failed_delivery_step_keeps_the_app_generated_verified_and_its_outputs_published() {
+    let g = generation()
+        .with_spec(|s| s.retries = Some(0))
+        .with_status(|s| running_since(s, vec![started(1, 5)], 5));
+    let mut result = failed_result("deliver/git", "the remote rejected the push to main");
+    if let Some(error) = result.error.as_mut() {
+        error.reason = Some("PushRejected".into());
+    }
+    result.outputs = Some(Outputs {
+        archive_url: Some("file:///store/app.tar.gz".into()),
+        sha256: Some("ab".into()),
+        ..Outputs::default()
+    });
+    let p = plan_at(&g, Some(&task_exited(1, 100)), Some(&result), Slot::Granted, 101);
+    assert_eq!(p.status.phase, Some(Phase::Failed));
+    assert_eq!(condition(&p, "Delivered"), ("False", "PushRejected"));
+    assert_eq!(condition(&p, "Generated"), ("True", "Generated"));
+    assert_eq!(condition(&p, "Verified"), ("True", "GatesPassed"));
+    let outputs = p.status.outputs.unwrap();
+    assert_eq!(outputs.sha256.as_deref(), Some("ab"));
+    assert!(outputs.archive_url.is_some());
+}
+
+#[test]
 fn a_task_that_cannot_start_does_not_spend_a_retry() {
     let g = generation()
         .with_spec(|s| s.retries = Some(0))
