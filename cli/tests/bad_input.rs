@@ -105,14 +105,18 @@ fn unknown_resources_and_names_are_404() {
         &format!("{GENS}/missing/status"),
         &format!("{GENS}/x/scale"),
         "/apis/appgen.dev/v9",
-        "/nowhere",
+        "/api/v1/nowhere",
     ] {
         let (code, body) = server.http("GET", path, "application/json", b"");
         assert_eq!(code, 404, "{path}: {body}");
-        if path != "/nowhere" {
-            assert_eq!(status(code, &body)["reason"], "NotFound");
-        }
+        assert_eq!(status(code, &body)["reason"], "NotFound");
     }
+    // Other paths are the web UI's, which routes in the browser; only GETs reach it.
+    let (code, body) = server.http("GET", "/nowhere", "text/html", b"");
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("<div id=\"root\">"), "{body}");
+    let (code, _) = server.http("POST", "/nowhere", "application/json", b"{}");
+    assert_eq!(code, 404);
     let (code, body) = server.http("GET", &format!("{GENS}/missing"), "application/json", b"");
     assert_eq!(
         status(code, &body)["message"],
