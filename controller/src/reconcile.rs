@@ -509,6 +509,7 @@ async fn launch(
         attempt,
         input_uri: context.store.uri(&layout.input()),
         labels,
+        deadline: Some(context.config.policy.timeout(&generation.spec)),
     };
     context.backend.launch(&task).await?;
     if attempt == 1

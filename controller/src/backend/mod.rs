@@ -5,12 +5,17 @@
 //! Every call is idempotent: launching a key that already runs starts nothing new, stopping a
 //! task that is gone succeeds, so a controller that retries or restarts never launches twice.
 
+#[cfg(test)]
+mod conformance;
+mod kubernetes;
 mod process;
 mod simulated;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
+pub use kubernetes::*;
 pub use process::*;
 pub use simulated::*;
 
@@ -64,6 +69,9 @@ pub struct TaskSpec {
     /// Labels that mark the task as appgen's and name its Generation; backends that can tag tasks
     /// carry them, so `list` finds the tasks again.
     pub labels: BTreeMap<String, String>,
+    /// How long the task may run. The controller stops it at the deadline itself; backends that
+    /// can also enforce it (a Job's `activeDeadlineSeconds`) do, in case the controller is down.
+    pub deadline: Option<Duration>,
 }
 
 /// What a backend can tell about a task.
