@@ -2,7 +2,7 @@
 //! the task key and labelled with the Generation's identity, so `kubectl get jobs,pods` shows what
 //! runs and a restarted controller finds its tasks again by label.
 //!
-//! Building the Job ([`job`]) and reading a Job and its pods ([`observation`]) are pure functions;
+//! Building the Job ([`task_job`]) and reading a Job and its pods ([`job_observation`]) are pure functions;
 //! the backend only sends the requests.
 
 use std::collections::BTreeMap;
@@ -158,7 +158,7 @@ pub fn job_name(key: &TaskKey) -> String {
 }
 
 /// The Job that runs `task`.
-pub fn job(task: &TaskSpec, config: &KubernetesConfig) -> Job {
+pub fn task_job(task: &TaskSpec, config: &KubernetesConfig) -> Job {
     let name = job_name(&task.key);
     let mut labels = task.labels.clone();
     labels.insert(MANAGED_BY.0.to_owned(), MANAGED_BY.1.to_owned());
@@ -301,7 +301,7 @@ pub fn job(task: &TaskSpec, config: &KubernetesConfig) -> Job {
 /// What a Job and its pods say about the task at `now`. A pod that cannot start, or that the
 /// node took away, is the infrastructure's failure even when the Job has failed because of it;
 /// otherwise the generator container's exit code decides.
-pub fn observation(
+pub fn job_observation(
     job: &Job,
     pods: &[Pod],
     now: jiff::Timestamp,
@@ -473,7 +473,7 @@ impl KubernetesBackend {
     }
 
     fn observe_job(&self, job: &Job, pods: &[Pod]) -> TaskObservation {
-        observation(job, pods, (self.clock)(), self.config.unschedulable_timeout)
+        job_observation(job, pods, (self.clock)(), self.config.unschedulable_timeout)
     }
 }
 
@@ -502,7 +502,10 @@ impl Backend for KubernetesBackend {
 
     async fn launch(&self, task: &TaskSpec) -> Result<(), BackendError> {
         let api = Api::<Job>::namespaced(self.client.clone(), &task.namespace);
-        match api.create(&PostParams::default(), &job(task, &self.config)).await {
+        match api
+            .create(&PostParams::default(), &task_job(task, &self.config))
+            .await
+        {
             // The Job of this key exists: an earlier launch got there first.
             Err(kube::Error::Api(status)) if status.is_already_exists() || status.code == 409 => Ok(()),
             result => result.map(drop).map_err(|e| kube_error("create job", e)),
@@ -694,7 +697,7 @@ mod tests {
     /// The Job as the API server returns it after create, with `status` filled in.
     fn job_object(status: Value) -> Value {
         let mut job =
-            serde_json::to_value(job(&task(), &KubernetesConfig::new("generator".to_owned()))).unwrap();
+            serde_json::to_value(task_job(&task(), &KubernetesConfig::new("generator".to_owned()))).unwrap();
         job["metadata"]["uid"] = json!("0b6e3d43-5d1c-4f3e-9a52-7d8f3f0c1b11");
         job["metadata"]["creationTimestamp"] = json!("2025-06-01T12:00:00Z");
         job["status"] = status;
@@ -772,7 +775,7 @@ mod tests {
             secret: "anthropic".to_owned(),
             key: "api-key".to_owned(),
         }];
-        let job = serde_json::to_value(job(&task(), &config)).unwrap();
+        let job = serde_json::to_value(task_job(&task(), &config)).unwrap();
         let labels = json!({
             "app.kubernetes.io/managed-by": "appgen",
             "appgen.dev/namespace": "team-a",
@@ -853,7 +856,7 @@ mod tests {
             deadline: None,
             ..task()
         };
-        let job = job(&task, &config);
+        let job = task_job(&task, &config);
         assert_eq!(job.metadata.owner_references, None);
         assert_eq!(job.spec.unwrap().active_deadline_seconds, None);
     }
@@ -1030,7 +1033,7 @@ mod tests {
                 .into_iter()
                 .map(|p| serde_json::from_value(p).unwrap())
                 .collect();
-            let observed = observation(&job, &pods, now(), Duration::from_secs(300));
+            let observed = job_observation(&job, &pods, now(), Duration::from_secs(300));
             assert_eq!(observed.state, expected, "{case}");
             assert_eq!(
                 observed.started_at,
@@ -1050,7 +1053,7 @@ mod tests {
             "conditions": [{ "type": "Complete", "status": "True", "lastTransitionTime": "2025-06-01T12:05:00Z" }],
         })))
         .unwrap();
-        let observed = observation(&job, &[], now(), Duration::from_secs(300));
+        let observed = job_observation(&job, &[], now(), Duration::from_secs(300));
         assert_eq!(
             observed.finished_at,
             Some("2025-06-01T12:05:00Z".parse().unwrap())
@@ -1069,7 +1072,7 @@ mod tests {
         );
         assert_eq!(
             seen.body,
-            serde_json::to_value(job(&task(), &backend.config)).unwrap()
+            serde_json::to_value(task_job(&task(), &backend.config)).unwrap()
         );
     }
 
