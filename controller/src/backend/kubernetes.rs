@@ -472,6 +472,16 @@ impl KubernetesBackend {
         Ok(pods.items)
     }
 
+    /// Deletes a Job; one already gone is fine. Background: the Job goes at once and the garbage
+    /// collector removes its pods, which Kubernetes then stops with their grace period.
+    async fn delete(&self, namespace: &str, name: &str) -> Result<(), BackendError> {
+        let api = Api::<Job>::namespaced(self.client.clone(), namespace);
+        match api.delete(name, &DeleteParams::background()).await {
+            Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+            result => result.map(drop).map_err(|e| kube_error("delete job", e)),
+        }
+    }
+
     fn observe_job(&self, job: &Job, pods: &[Pod]) -> TaskObservation {
         job_observation(job, pods, (self.clock)(), self.config.unschedulable_timeout)
     }
@@ -485,6 +495,15 @@ fn job_identity(job: &Job) -> Option<(&str, &str, &str)> {
         job.metadata.namespace.as_deref()?,
         job.metadata.name.as_deref()?,
     ))
+}
+
+/// Whether the Job has ended, so that its pods hold nothing any more.
+fn is_finished(job: &Job) -> bool {
+    let conditions = job.status.as_ref().and_then(|s| s.conditions.as_deref());
+    conditions
+        .unwrap_or_default()
+        .iter()
+        .any(|c| ["Complete", "Failed"].contains(&c.type_.as_str()) && c.status == "True")
 }
 
 fn pod_task(pod: &Pod) -> Option<(&str, &str)> {
@@ -516,28 +535,28 @@ impl Backend for KubernetesBackend {
         let Some(job) = self.find(key, "list jobs").await? else {
             return Ok(TaskObservation::missing());
         };
-        let Some((task, namespace, _)) = job_identity(&job) else {
+        let Some((task, namespace, name)) = job_identity(&job) else {
             return Ok(TaskObservation::missing());
         };
         let pods = self
             .pods(Some(namespace), &format!("{TASK_LABEL}={task}"))
             .await?;
-        Ok(self.observe_job(&job, &pods))
+        let observed = self.observe_job(&job, &pods);
+        // A pod that cannot start would wait on until the deadline, its requests counted against
+        // the namespace's quota; its attempt is over, so the Job goes now.
+        if matches!(observed.state, TaskState::FailedToStart { .. }) && !is_finished(&job) {
+            self.delete(namespace, name).await?;
+        }
+        Ok(observed)
     }
 
     async fn stop(&self, key: &TaskKey) -> Result<(), BackendError> {
         let Some(job) = self.find(key, "list jobs").await? else {
             return Ok(());
         };
-        let Some((_, namespace, name)) = job_identity(&job) else {
-            return Ok(());
-        };
-        let api = Api::<Job>::namespaced(self.client.clone(), namespace);
-        // Background: the Job goes at once and the garbage collector removes its pods, which
-        // Kubernetes then stops with their grace period.
-        match api.delete(name, &DeleteParams::background()).await {
-            Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
-            result => result.map(drop).map_err(|e| kube_error("delete job", e)),
+        match job_identity(&job) {
+            Some((_, namespace, name)) => self.delete(namespace, name).await,
+            None => Ok(()),
         }
     }
 
@@ -1146,7 +1165,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn observe_reads_the_pod_of_the_job_and_reports_an_image_pull_failure() {
+    async fn observe_reports_an_image_pull_failure_and_deletes_the_job_that_cannot_start() {
         let (backend, mut handle) = mock();
         let server = tokio::spawn(async move {
             answer(
@@ -1162,10 +1181,20 @@ mod tests {
                     "state": { "waiting": { "reason": "ErrImagePull", "message": "not found" } },
                 }],
             }));
-            answer(&mut handle, 200, list("PodList", vec![pending])).await
+            let pods = answer(&mut handle, 200, list("PodList", vec![pending])).await;
+            let deleted = answer(&mut handle, 200, job_object(json!({ "active": 1 }))).await;
+            (pods, deleted)
         });
         let observed = backend.observe(&key()).await.unwrap();
-        let pods = server.await.unwrap();
+        let (pods, deleted) = server.await.unwrap();
+        assert_eq!(
+            (deleted.method.as_str(), deleted.path.as_str()),
+            (
+                "DELETE",
+                format!("/apis/batch/v1/namespaces/team-a/jobs/{}", key()).as_str()
+            )
+        );
+        assert_eq!(deleted.body["propagationPolicy"], "Background");
         assert_eq!(pods.path, "/api/v1/namespaces/team-a/pods");
         assert!(
             pods.query
@@ -1176,6 +1205,27 @@ mod tests {
         assert_eq!(
             observed.state,
             failed_to_start(&format!("pod {}-x7k2p ErrImagePull: not found", key()))
+        );
+    }
+
+    #[tokio::test]
+    async fn an_evicted_pod_of_a_failed_job_is_left_to_the_ttl() {
+        let (backend, mut handle) = mock();
+        let failed = json!({
+            "failed": 1,
+            "conditions": [{ "type": "Failed", "status": "True", "reason": "BackoffLimitExceeded" }],
+        });
+        let server = tokio::spawn(async move {
+            answer(&mut handle, 200, list("JobList", vec![job_object(failed)])).await;
+            let evicted = pod(json!({ "phase": "Failed", "reason": "Evicted", "message": "low on memory" }));
+            answer(&mut handle, 200, list("PodList", vec![evicted])).await;
+            // Dropping the handle here fails any further request, such as a needless delete.
+        });
+        let observed = backend.observe(&key()).await.unwrap();
+        server.await.unwrap();
+        assert_eq!(
+            observed.state,
+            failed_to_start(&format!("pod {}-x7k2p Evicted: low on memory", key()))
         );
     }
 
