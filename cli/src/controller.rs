@@ -78,6 +78,11 @@ pub struct ControllerArgs {
     /// [default for `serve`: its own address].
     #[arg(long, env = "APPGEN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The artifact store tasks read their input from and write to, e.g. `s3://bucket/prefix`; it
+    /// must be one the tasks reach, which generator pods reach a local directory rarely
+    /// [default: `artifacts` in the data directory].
+    #[arg(long, env = "APPGEN_ARTIFACTS")]
+    pub artifacts: Option<String>,
     /// The generator image of `--backend kubernetes`; it runs `appgen generate --input <uri>`.
     #[arg(long, env = "APPGEN_GENERATOR_IMAGE")]
     pub generator_image: Option<String>,
@@ -131,6 +136,16 @@ const MODEL_ENV: &[&str] = &[
     "CLAUDE_CODE_USE_VERTEX",
     "CLAUDE_CODE_MAX_RETRIES",
     "APPGEN_CLAUDE",
+];
+
+/// Where the artifact store is, none of it secret: generator pods get the controller's, so that they
+/// open the same store.
+const STORE_ENV: &[&str] = &[
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "APPGEN_S3_FORCE_PATH_STYLE",
 ];
 
 /// The PATH tasks search for `claude`.
@@ -199,13 +214,19 @@ pub async fn build(
     metrics_clock: Clock,
     generations: Generations,
 ) -> Result<Parts, Error> {
-    let artifacts = data_dir.join("artifacts");
-    std::fs::create_dir_all(&artifacts).map_err(|source| Error::DataDir {
-        path: artifacts.clone(),
-        source,
-    })?;
-    let store: Arc<dyn ArtifactStore> =
-        Arc::new(LocalStore::new(artifacts).map_err(|e| Error::Controller(e.to_string()))?);
+    let store: Arc<dyn ArtifactStore> = match &args.artifacts {
+        Some(uri) => appgen_artifacts::open(uri)
+            .await
+            .map_err(|e| Error::Controller(format!("opening the artifact store {uri}: {e}")))?,
+        None => {
+            let artifacts = data_dir.join("artifacts");
+            std::fs::create_dir_all(&artifacts).map_err(|source| Error::DataDir {
+                path: artifacts.clone(),
+                source,
+            })?;
+            Arc::new(LocalStore::new(artifacts).map_err(|e| Error::Controller(e.to_string()))?)
+        }
+    };
     let mut agent = None;
     let backend: Arc<dyn Backend> = match args.backend {
         BackendKind::Process => {
@@ -330,6 +351,9 @@ fn kubernetes_config(
     config
         .env
         .push(("APPGEN_AGENT".to_owned(), agent.as_str().to_owned()));
+    config
+        .env
+        .extend(std::env::vars().filter(|(name, _)| STORE_ENV.contains(&name.as_str())));
     Ok((config, agent))
 }
 
