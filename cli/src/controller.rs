@@ -89,6 +89,9 @@ pub struct ControllerArgs {
     /// The ServiceAccount of generator pods (`--backend kubernetes`).
     #[arg(long, env = "APPGEN_GENERATOR_SERVICE_ACCOUNT")]
     pub generator_service_account: Option<String>,
+    /// The uid generator pods run as, for an image whose USER is a name (`--backend kubernetes`).
+    #[arg(long, env = "APPGEN_GENERATOR_RUN_AS_USER")]
+    pub generator_run_as_user: Option<i64>,
     /// A RuntimeClass for generator pods, such as `gvisor` (`--backend kubernetes`).
     #[arg(long, env = "APPGEN_GENERATOR_RUNTIME_CLASS")]
     pub generator_runtime_class: Option<String>,
@@ -319,6 +322,7 @@ fn kubernetes_config(
     let mut config = KubernetesConfig::new(image);
     config.service_account = args.generator_service_account.clone();
     config.runtime_class = args.generator_runtime_class.clone();
+    config.run_as_user = args.generator_run_as_user;
     let quantities: std::collections::BTreeMap<_, _> =
         [("cpu", &args.generator_cpu), ("memory", &args.generator_memory)]
             .into_iter()
@@ -438,6 +442,7 @@ mod tests {
             "--generator-image=ghcr.io/appgen-dev/generator:0.1.0",
             "--generator-service-account=appgen-generator",
             "--generator-runtime-class=gvisor",
+            "--generator-run-as-user=10001",
             "--generator-cpu=2",
             "--generator-memory=4Gi",
             "--generator-node-selector=appgen.dev/pool=generators",
@@ -450,6 +455,7 @@ mod tests {
         assert_eq!(config.image, "ghcr.io/appgen-dev/generator:0.1.0");
         assert_eq!(config.service_account.as_deref(), Some("appgen-generator"));
         assert_eq!(config.runtime_class.as_deref(), Some("gvisor"));
+        assert_eq!(config.run_as_user, Some(10001));
         let resources = config.resources.unwrap();
         assert_eq!(resources.limits, resources.requests);
         assert_eq!(resources.limits.unwrap()["memory"], Quantity("4Gi".to_owned()));

@@ -65,6 +65,9 @@ pub struct KubernetesConfig {
     pub image: String,
     pub command: Vec<String>,
     pub service_account: Option<String>,
+    /// The uid the pod runs as, for an image whose `USER` is not numeric: Kubernetes cannot tell
+    /// that such a user is not root and refuses to start it.
+    pub run_as_user: Option<i64>,
     pub resources: Option<ResourceRequirements>,
     pub node_selector: BTreeMap<String, String>,
     pub tolerations: Vec<Toleration>,
@@ -90,6 +93,7 @@ impl KubernetesConfig {
             image,
             command: vec!["appgen".to_owned(), "generate".to_owned()],
             service_account: None,
+            run_as_user: None,
             resources: None,
             node_selector: BTreeMap::new(),
             tolerations: Vec::new(),
@@ -260,6 +264,9 @@ pub fn task_job(task: &TaskSpec, config: &KubernetesConfig) -> Job {
         }),
         security_context: Some(PodSecurityContext {
             run_as_non_root: Some(true),
+            run_as_user: config.run_as_user,
+            // The emptyDirs belong to this group, so whatever uid runs may write them.
+            fs_group: config.run_as_user,
             seccomp_profile: Some(seccomp()),
             ..PodSecurityContext::default()
         }),
@@ -785,6 +792,7 @@ mod tests {
     fn the_job_runs_the_generator_once_in_a_restricted_pod() {
         let mut config = KubernetesConfig::new("ghcr.io/appgen-dev/generator:0.1.0".to_owned());
         config.service_account = Some("appgen-generator".to_owned());
+        config.run_as_user = Some(10001);
         config.runtime_class = Some("gvisor".to_owned());
         config.node_selector = BTreeMap::from([("appgen.dev/pool".to_owned(), "generators".to_owned())]);
         config.image_pull_secrets = vec!["ghcr".to_owned()];
@@ -832,7 +840,9 @@ mod tests {
                             "nodeSelector": { "appgen.dev/pool": "generators" },
                             "runtimeClassName": "gvisor",
                             "imagePullSecrets": [{ "name": "ghcr" }],
-                            "securityContext": { "runAsNonRoot": true, "seccompProfile": restricted },
+                            "securityContext": {
+                                "runAsNonRoot": true, "runAsUser": 10001, "fsGroup": 10001, "seccompProfile": restricted,
+                            },
                             "containers": [{
                                 "name": "generator",
                                 "image": "ghcr.io/appgen-dev/generator:0.1.0",
