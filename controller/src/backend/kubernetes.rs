@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerStatus, EmptyDirVolumeSource, EnvVar, EnvVarSource,
@@ -18,6 +20,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::Resource;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::runtime::{WatchStreamExt, watcher};
 
 use super::{Backend, BackendError, TaskKey, TaskListing, TaskObservation, TaskSpec, TaskState};
 use crate::Clock;
@@ -279,7 +282,7 @@ pub fn task_job(task: &TaskSpec, config: &KubernetesConfig) -> Job {
             name: Some(name),
             namespace: Some(task.namespace.clone()),
             labels: Some(labels.clone()),
-            annotations: Some(annotations),
+            annotations: Some(annotations.clone()),
             owner_references: owner,
             ..ObjectMeta::default()
         },
@@ -295,6 +298,8 @@ pub fn task_job(task: &TaskSpec, config: &KubernetesConfig) -> Job {
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
                     labels: Some(labels),
+                    // The watch on pods names the task by its key.
+                    annotations: Some(annotations),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(pod),
@@ -504,6 +509,11 @@ fn job_identity(job: &Job) -> Option<(&str, &str, &str)> {
     ))
 }
 
+/// Every Job and pod of appgen's.
+fn appgen_selector() -> String {
+    format!("{}={},{TASK_LABEL}", MANAGED_BY.0, MANAGED_BY.1)
+}
+
 /// Whether the Job has ended, so that its pods hold nothing any more.
 fn is_finished(job: &Job) -> bool {
     let conditions = job.status.as_ref().and_then(|s| s.conditions.as_deref());
@@ -568,7 +578,7 @@ impl Backend for KubernetesBackend {
     }
 
     async fn list(&self) -> Result<Vec<TaskListing>, BackendError> {
-        let selector = format!("{}={},{TASK_LABEL}", MANAGED_BY.0, MANAGED_BY.1);
+        let selector = appgen_selector();
         let jobs = Api::<Job>::all(self.client.clone())
             .list(&ListParams::default().labels(&selector))
             .await
@@ -598,6 +608,30 @@ impl Backend for KubernetesBackend {
                 })
             })
             .collect())
+    }
+
+    /// Watches appgen's pods everywhere: a pod that fails to pull, finishes or is evicted names
+    /// its task at once. The watch resumes after errors, with backoff, for as long as it is read.
+    fn changes(&self) -> Option<BoxStream<'static, TaskKey>> {
+        let pods = Api::<Pod>::all(self.client.clone());
+        let config = watcher::Config::default().labels(&appgen_selector());
+        let keys = watcher(pods, config)
+            .default_backoff()
+            .touched_objects()
+            .filter_map(|pod| async move {
+                match pod {
+                    Ok(pod) => pod
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| TaskKey::parse(a.get(KEY_ANNOTATION)?)),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "the watch on generator pods failed; resuming");
+                        None
+                    }
+                }
+            });
+        Some(keys.boxed())
     }
 }
 
@@ -811,6 +845,8 @@ mod tests {
             "appgen.dev/attempt": "2",
             "appgen.dev/task": key().as_str(),
         });
+        let annotations =
+            json!({ "appgen.dev/task-key": key().as_str(), "appgen.dev/generation-name": "todo" });
         let restricted = json!({ "type": "RuntimeDefault" });
         assert_eq!(
             job,
@@ -821,7 +857,7 @@ mod tests {
                     "name": key().as_str(),
                     "namespace": "team-a",
                     "labels": labels,
-                    "annotations": { "appgen.dev/task-key": key().as_str(), "appgen.dev/generation-name": "todo" },
+                    "annotations": annotations,
                     "ownerReferences": [{
                         "apiVersion": "appgen.dev/v1alpha1", "kind": "Generation",
                         "name": "todo", "uid": UID, "controller": true,
@@ -832,7 +868,7 @@ mod tests {
                     "activeDeadlineSeconds": 1800,
                     "ttlSecondsAfterFinished": 3600,
                     "template": {
-                        "metadata": { "labels": labels },
+                        "metadata": { "labels": labels, "annotations": annotations },
                         "spec": {
                             "restartPolicy": "Never",
                             "serviceAccountName": "appgen-generator",
@@ -1237,6 +1273,43 @@ mod tests {
             observed.state,
             failed_to_start(&format!("pod {}-x7k2p Evicted: low on memory", key()))
         );
+    }
+
+    #[tokio::test]
+    async fn a_watch_on_pods_delivers_the_key_of_a_pod_that_failed() {
+        let (backend, mut handle) = mock();
+        let server = tokio::spawn(async move {
+            let empty = json!({ "apiVersion": "v1", "kind": "PodList", "metadata": { "resourceVersion": "100" }, "items": [] });
+            let listed = answer(&mut handle, 200, empty).await;
+            let mut failed = pod(json!({
+                "phase": "Pending",
+                "containerStatuses": [{
+                    "name": "generator", "image": "generator", "imageID": "", "ready": false, "restartCount": 0,
+                    "state": { "waiting": { "reason": "ErrImagePull", "message": "not found" } },
+                }],
+            }));
+            failed["metadata"]["annotations"] = json!({ KEY_ANNOTATION: key().as_str() });
+            failed["metadata"]["resourceVersion"] = json!("101");
+            let event = json!({ "type": "MODIFIED", "object": failed });
+            let (request, send) = handle.next_request().await.unwrap();
+            let watched = percent_decoded(request.uri().query().unwrap_or_default());
+            let mut line = serde_json::to_vec(&event).unwrap();
+            line.push(b'\n');
+            send.send_response(Response::new(Body::from(line)));
+            (listed, watched, handle)
+        });
+        let mut changes = backend.changes().unwrap();
+        let changed = changes.next().await;
+        let (listed, watched, _handle) = server.await.unwrap();
+        assert_eq!(changed, Some(key()));
+        assert_eq!(listed.path, "/api/v1/pods");
+        for query in [&listed.query, &watched] {
+            assert!(
+                query.contains("labelSelector=app.kubernetes.io/managed-by=appgen,appgen.dev/task"),
+                "{query}"
+            );
+        }
+        assert!(watched.contains("watch=true"), "{watched}");
     }
 
     #[tokio::test]

@@ -180,6 +180,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
     /// Every task this backend runs for appgen, running or finished but not yet forgotten.
     async fn list(&self) -> Result<Vec<TaskListing>, BackendError>;
+
+    /// The keys of tasks that may have changed, from a backend that can watch its tasks, so the
+    /// controller looks at them at once instead of at its next poll. None: polling only.
+    fn changes(&self) -> Option<futures::stream::BoxStream<'static, TaskKey>> {
+        None
+    }
 }
 
 #[cfg(test)]
