@@ -376,9 +376,11 @@ fn pod_verdict(pod: &Pod, now: jiff::Timestamp, unschedulable_timeout: Duration)
             finished_at: None,
         })
     };
-    let message = |m: Option<&String>| m.map_or(String::new(), |m| format!(": {m}"));
     if let Some(reason) = status.reason.as_deref().filter(|r| TAKEN_AWAY.contains(r)) {
-        return failed_to_start(format!("pod {name} {reason}{}", message(status.message.as_ref())));
+        return failed_to_start(format!(
+            "pod {name} {reason}{}",
+            detail(status.message.as_deref())
+        ));
     }
     let conditions = status.conditions.as_deref().unwrap_or_default();
     if let Some(c) = conditions
@@ -386,7 +388,7 @@ fn pod_verdict(pod: &Pod, now: jiff::Timestamp, unschedulable_timeout: Duration)
         .find(|c| c.type_ == "DisruptionTarget" && c.status == "True")
     {
         let reason = c.reason.as_deref().unwrap_or("disrupted");
-        return failed_to_start(format!("pod {name} {reason}{}", message(c.message.as_ref())));
+        return failed_to_start(format!("pod {name} {reason}{}", detail(c.message.as_deref())));
     }
     let container = status
         .container_statuses
@@ -406,7 +408,7 @@ fn pod_verdict(pod: &Pod, now: jiff::Timestamp, unschedulable_timeout: Duration)
         return failed_to_start(format!(
             "pod {name} found no node for {}s{}",
             waited.as_secs(),
-            message(unschedulable.message.as_ref())
+            detail(unschedulable.message.as_deref())
         ));
     }
     Some(TaskObservation {
@@ -414,6 +416,11 @@ fn pod_verdict(pod: &Pod, now: jiff::Timestamp, unschedulable_timeout: Duration)
         started_at: None,
         finished_at: None,
     })
+}
+
+/// `: message` to follow a reason, or nothing.
+fn detail(message: Option<&str>) -> String {
+    message.map_or(String::new(), |m| format!(": {m}"))
 }
 
 fn container_verdict(pod: &str, container: &ContainerStatus) -> Option<TaskObservation> {
@@ -431,13 +438,9 @@ fn container_verdict(pod: &str, container: &ContainerStatus) -> Option<TaskObser
     if let Some(waiting) = &state.waiting
         && let Some(reason) = waiting.reason.as_deref().filter(|r| CANNOT_START.contains(r))
     {
-        let detail = waiting
-            .message
-            .as_deref()
-            .map_or(String::new(), |m| format!(": {m}"));
         return Some(TaskObservation {
             state: TaskState::FailedToStart {
-                reason: format!("pod {pod} {reason}{detail}"),
+                reason: format!("pod {pod} {reason}{}", detail(waiting.message.as_deref())),
             },
             started_at: None,
             finished_at: None,
