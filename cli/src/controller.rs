@@ -7,10 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appgen_artifacts::{ArtifactStore, LocalStore};
-use appgen_controller::backend::{Backend, ProcessBackend, ProcessConfig, SimulatedBackend, SimulatedConfig};
+use appgen_controller::backend::{
+    Backend, KubernetesBackend, KubernetesConfig, ProcessBackend, ProcessConfig, SecretEnv, SimulatedBackend,
+    SimulatedConfig,
+};
 use appgen_controller::plan::Policy;
 use appgen_controller::{Clock, ControllerConfig, Metrics};
 use clap::ValueEnum;
+use k8s_openapi::api::core::v1::{ResourceRequirements, Toleration};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use crate::Error;
 use crate::generate::Agent;
@@ -24,6 +29,18 @@ pub enum BackendKind {
     Process,
     /// Tasks that only pretend to run, for control-plane tests and benchmarks.
     Simulated,
+    /// A Job per task in the Generation's namespace, in the cluster of the kubeconfig.
+    Kubernetes,
+}
+
+/// Where the Generations live, which decides whether Jobs may name them as owners.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generations {
+    /// In the cluster the kubeconfig names (`appgen controller`).
+    InTheCluster,
+    /// In `serve`'s embedded API server, which the cluster's garbage collector cannot see: it
+    /// would delete a Job whose owner it cannot find.
+    Embedded,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -62,6 +79,49 @@ pub struct ControllerArgs {
     /// [default for `serve`: its own address].
     #[arg(long, env = "APPGEN_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// The artifact store tasks read their input from and write to, e.g. `s3://bucket/prefix`; it
+    /// must be one the tasks reach, which generator pods reach a local directory rarely
+    /// [default: `artifacts` in the data directory].
+    #[arg(long, env = "APPGEN_ARTIFACTS")]
+    pub artifacts: Option<String>,
+    /// The generator image of `--backend kubernetes`; it runs `appgen generate --input <uri>`.
+    #[arg(long, env = "APPGEN_GENERATOR_IMAGE")]
+    pub generator_image: Option<String>,
+    /// The ServiceAccount of generator pods (`--backend kubernetes`).
+    #[arg(long, env = "APPGEN_GENERATOR_SERVICE_ACCOUNT")]
+    pub generator_service_account: Option<String>,
+    /// The uid generator pods run as, for an image whose USER is a name (`--backend kubernetes`).
+    #[arg(long, env = "APPGEN_GENERATOR_RUN_AS_USER")]
+    pub generator_run_as_user: Option<i64>,
+    /// A RuntimeClass for generator pods, such as `gvisor` (`--backend kubernetes`).
+    #[arg(long, env = "APPGEN_GENERATOR_RUNTIME_CLASS")]
+    pub generator_runtime_class: Option<String>,
+    /// CPU each generator pod requests and is limited to, e.g. `2` (`--backend kubernetes`).
+    #[arg(long)]
+    pub generator_cpu: Option<String>,
+    /// Memory each generator pod requests and is limited to, e.g. `4Gi` (`--backend kubernetes`).
+    #[arg(long)]
+    pub generator_memory: Option<String>,
+    /// A node label generator pods need, `key=value`; repeatable (`--backend kubernetes`).
+    #[arg(long, value_parser = parse_node_label)]
+    pub generator_node_selector: Vec<(String, String)>,
+    /// A taint generator pods tolerate, `key=value:Effect` or `key:Effect`; repeatable
+    /// (`--backend kubernetes`).
+    #[arg(long, value_parser = parse_toleration)]
+    pub generator_toleration: Vec<Toleration>,
+    /// A Secret for pulling the generator image; repeatable (`--backend kubernetes`).
+    #[arg(long)]
+    pub generator_image_pull_secret: Vec<String>,
+    /// An environment variable of generator pods read from a Secret in the Generation's
+    /// namespace, `NAME=secret/key`; repeatable (`--backend kubernetes`).
+    #[arg(long, value_parser = parse_secret_env)]
+    pub generator_secret_env: Vec<SecretEnv>,
+    /// Seconds a generator pod may wait for a node before its attempt fails to start.
+    #[arg(long, default_value_t = 300)]
+    pub generator_unschedulable_seconds: u64,
+    /// Seconds a finished Job and its pod stay for `kubectl logs`.
+    #[arg(long, default_value_t = 3600)]
+    pub job_ttl_seconds: u64,
     /// Seconds between sweeps that stop tasks whose Generation is gone.
     #[arg(long, default_value_t = 30, hide = true)]
     pub sweep_seconds: u64,
@@ -80,6 +140,16 @@ const MODEL_ENV: &[&str] = &[
     "CLAUDE_CODE_USE_VERTEX",
     "CLAUDE_CODE_MAX_RETRIES",
     "APPGEN_CLAUDE",
+];
+
+/// Where the artifact store is, none of it secret: generator pods get the controller's, so that they
+/// open the same store.
+const STORE_ENV: &[&str] = &[
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "APPGEN_S3_FORCE_PATH_STYLE",
 ];
 
 /// The PATH tasks search for `claude`.
@@ -142,14 +212,25 @@ pub struct Parts {
     pub agent: Option<AgentName>,
 }
 
-pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Result<Parts, Error> {
-    let artifacts = data_dir.join("artifacts");
-    std::fs::create_dir_all(&artifacts).map_err(|source| Error::DataDir {
-        path: artifacts.clone(),
-        source,
-    })?;
-    let store: Arc<dyn ArtifactStore> =
-        Arc::new(LocalStore::new(artifacts).map_err(|e| Error::Controller(e.to_string()))?);
+pub async fn build(
+    args: &ControllerArgs,
+    data_dir: &Path,
+    metrics_clock: Clock,
+    generations: Generations,
+) -> Result<Parts, Error> {
+    let store: Arc<dyn ArtifactStore> = match &args.artifacts {
+        Some(uri) => appgen_artifacts::open(uri)
+            .await
+            .map_err(|e| Error::Controller(format!("opening the artifact store {uri}: {e}")))?,
+        None => {
+            let artifacts = data_dir.join("artifacts");
+            std::fs::create_dir_all(&artifacts).map_err(|source| Error::DataDir {
+                path: artifacts.clone(),
+                source,
+            })?;
+            Arc::new(LocalStore::new(artifacts).map_err(|e| Error::Controller(e.to_string()))?)
+        }
+    };
     let mut agent = None;
     let backend: Arc<dyn Backend> = match args.backend {
         BackendKind::Process => {
@@ -193,6 +274,14 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
                 metrics_clock.clone(),
             ))
         }
+        BackendKind::Kubernetes => {
+            let (config, chosen) = kubernetes_config(args, generations)?;
+            agent = Some(chosen);
+            // The Jobs run in the cluster of the kubeconfig, also under `serve`, whose own client
+            // reaches only its embedded API server, where no pod can run.
+            let client = kube::Client::try_default().await?;
+            Arc::new(KubernetesBackend::new(client, config, metrics_clock.clone()))
+        }
     };
     let policy = Policy {
         backend: backend.name(),
@@ -218,6 +307,91 @@ pub fn build(args: &ControllerArgs, data_dir: &Path, metrics_clock: Clock) -> Re
         store,
         config,
         agent,
+    })
+}
+
+/// The Jobs' shape, from the flags, and the agent they run.
+fn kubernetes_config(
+    args: &ControllerArgs,
+    generations: Generations,
+) -> Result<(KubernetesConfig, AgentName), Error> {
+    let image = args.generator_image.clone().ok_or_else(|| {
+        Error::Controller(
+            "--backend kubernetes needs --generator-image (or APPGEN_GENERATOR_IMAGE)".to_owned(),
+        )
+    })?;
+    let mut config = KubernetesConfig::new(image);
+    config.service_account = args.generator_service_account.clone();
+    config.runtime_class = args.generator_runtime_class.clone();
+    config.run_as_user = args.generator_run_as_user;
+    let quantities: std::collections::BTreeMap<_, _> =
+        [("cpu", &args.generator_cpu), ("memory", &args.generator_memory)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), Quantity(value.clone()?))))
+            .collect();
+    config.resources = (!quantities.is_empty()).then(|| ResourceRequirements {
+        requests: Some(quantities.clone()),
+        limits: Some(quantities),
+        ..ResourceRequirements::default()
+    });
+    config.node_selector = args.generator_node_selector.iter().cloned().collect();
+    config.tolerations = args.generator_toleration.clone();
+    config.image_pull_secrets = args.generator_image_pull_secret.clone();
+    config.secret_env = args.generator_secret_env.clone();
+    config.unschedulable_timeout = Duration::from_secs(args.generator_unschedulable_seconds);
+    config.ttl_after_finished = Duration::from_secs(args.job_ttl_seconds);
+    config.owner_references = generations == Generations::InTheCluster;
+    // The image holds the claude CLI; credentials can only come from a Secret.
+    let credentials = config
+        .secret_env
+        .iter()
+        .any(|s| ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"].contains(&s.name.as_str()));
+    let agent = args.agent.unwrap_or(if credentials {
+        Agent::ClaudeCode
+    } else {
+        Agent::Scaffold
+    });
+    let agent = AgentName::from(agent);
+    tracing::info!(agent = agent.as_str(), "agent for generator Jobs");
+    config
+        .env
+        .push(("APPGEN_AGENT".to_owned(), agent.as_str().to_owned()));
+    config
+        .env
+        .extend(std::env::vars().filter(|(name, _)| STORE_ENV.contains(&name.as_str())));
+    Ok((config, agent))
+}
+
+fn parse_node_label(s: &str) -> Result<(String, String), String> {
+    let (key, value) = s.split_once('=').ok_or("expected key=value")?;
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// `key=value:Effect` tolerates that taint; `key:Effect` any value of the key.
+fn parse_toleration(s: &str) -> Result<Toleration, String> {
+    let (taint, effect) = s
+        .rsplit_once(':')
+        .ok_or("expected key=value:Effect or key:Effect")?;
+    let (key, operator, value) = match taint.split_once('=') {
+        Some((key, value)) => (key, "Equal", Some(value.to_owned())),
+        None => (taint, "Exists", None),
+    };
+    Ok(Toleration {
+        key: Some(key.to_owned()),
+        operator: Some(operator.to_owned()),
+        value,
+        effect: Some(effect.to_owned()),
+        toleration_seconds: None,
+    })
+}
+
+fn parse_secret_env(s: &str) -> Result<SecretEnv, String> {
+    let (name, source) = s.split_once('=').ok_or("expected NAME=secret/key")?;
+    let (secret, key) = source.split_once('/').ok_or("expected NAME=secret/key")?;
+    Ok(SecretEnv {
+        name: name.to_owned(),
+        secret: secret.to_owned(),
+        key: key.to_owned(),
     })
 }
 
@@ -248,6 +422,114 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(clap::Parser)]
+    struct Flags {
+        #[command(flatten)]
+        controller: ControllerArgs,
+    }
+
+    fn parse(flags: &[&str]) -> ControllerArgs {
+        use clap::Parser;
+        Flags::try_parse_from(std::iter::once("appgen").chain(flags.iter().copied()))
+            .unwrap()
+            .controller
+    }
+
+    #[test]
+    fn kubernetes_flags_shape_the_generator_jobs() {
+        let args = parse(&[
+            "--backend=kubernetes",
+            "--generator-image=ghcr.io/appgen-dev/generator:0.1.0",
+            "--generator-service-account=appgen-generator",
+            "--generator-runtime-class=gvisor",
+            "--generator-run-as-user=10001",
+            "--generator-cpu=2",
+            "--generator-memory=4Gi",
+            "--generator-node-selector=appgen.dev/pool=generators",
+            "--generator-toleration=dedicated=generators:NoSchedule",
+            "--generator-toleration=spot:NoExecute",
+            "--generator-image-pull-secret=ghcr",
+            "--generator-secret-env=ANTHROPIC_API_KEY=anthropic/api-key",
+        ]);
+        let (config, agent) = kubernetes_config(&args, Generations::InTheCluster).unwrap();
+        assert_eq!(config.image, "ghcr.io/appgen-dev/generator:0.1.0");
+        assert_eq!(config.service_account.as_deref(), Some("appgen-generator"));
+        assert_eq!(config.runtime_class.as_deref(), Some("gvisor"));
+        assert_eq!(config.run_as_user, Some(10001));
+        let resources = config.resources.unwrap();
+        assert_eq!(resources.limits, resources.requests);
+        assert_eq!(resources.limits.unwrap()["memory"], Quantity("4Gi".to_owned()));
+        assert_eq!(config.node_selector["appgen.dev/pool"], "generators");
+        let tolerations: Vec<_> = config
+            .tolerations
+            .iter()
+            .map(|t| {
+                (
+                    t.key.as_deref(),
+                    t.operator.as_deref(),
+                    t.value.as_deref(),
+                    t.effect.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            tolerations,
+            [
+                (
+                    Some("dedicated"),
+                    Some("Equal"),
+                    Some("generators"),
+                    Some("NoSchedule")
+                ),
+                (Some("spot"), Some("Exists"), None, Some("NoExecute")),
+            ]
+        );
+        assert_eq!(config.image_pull_secrets, ["ghcr"]);
+        assert_eq!(
+            config.secret_env,
+            [SecretEnv {
+                name: "ANTHROPIC_API_KEY".to_owned(),
+                secret: "anthropic".to_owned(),
+                key: "api-key".to_owned(),
+            }]
+        );
+        assert!(config.owner_references);
+        assert_eq!(
+            agent,
+            AgentName::ClaudeCode,
+            "credentials from a Secret choose claude-code"
+        );
+        assert!(
+            config
+                .env
+                .contains(&("APPGEN_AGENT".to_owned(), "claude-code".to_owned()))
+        );
+    }
+
+    #[test]
+    fn jobs_of_serves_generations_name_no_owner_and_need_an_image() {
+        let args = parse(&["--backend=kubernetes", "--generator-image=generator"]);
+        let (config, agent) = kubernetes_config(&args, Generations::Embedded).unwrap();
+        assert!(!config.owner_references);
+        assert_eq!(agent, AgentName::Scaffold);
+        let error = kubernetes_config(&parse(&["--backend=kubernetes"]), Generations::Embedded).unwrap_err();
+        assert!(error.to_string().contains("--generator-image"), "{error}");
+    }
+
+    #[test]
+    fn malformed_kubernetes_flags_are_refused() {
+        for flags in [
+            ["--generator-node-selector=pool"],
+            ["--generator-toleration=spot"],
+            ["--generator-secret-env=KEY=anthropic"],
+        ] {
+            assert!(
+                <Flags as clap::Parser>::try_parse_from(std::iter::once("appgen").chain(flags)).is_err(),
+                "{flags:?}"
+            );
+        }
+    }
 
     #[test]
     fn claude_code_is_the_default_only_with_credentials_and_the_cli() {

@@ -14,7 +14,7 @@ use appgen_controller::Metrics;
 use appgen_crd::AgentName;
 
 use crate::api::ApiArgs;
-use crate::controller::{self, ControllerArgs};
+use crate::controller::{self, ControllerArgs, Generations};
 use crate::data_dir::DataDir;
 use crate::{Error, listener, preview, tls};
 
@@ -97,7 +97,7 @@ async fn supervise(
     loop {
         let current = match parts.take() {
             Some(p) => p,
-            None => match controller::build(&args, &data_dir, system_clock()) {
+            None => match controller::build(&args, &data_dir, system_clock(), Generations::Embedded).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot restart the controller");
@@ -127,7 +127,13 @@ async fn supervise(
 pub fn run_controller(args: ControllerOnlyArgs) -> Result<(), Error> {
     on_runtime(async move {
         let client = kube::Client::try_default().await?;
-        let parts = controller::build(&args.controller, &args.data_dir, system_clock())?;
+        let parts = controller::build(
+            &args.controller,
+            &args.data_dir,
+            system_clock(),
+            Generations::InTheCluster,
+        )
+        .await?;
         let metrics = Arc::new(Metrics::default());
         let listener = bind(args.metrics_listen).await?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
@@ -185,7 +191,13 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     args.controller
         .public_url
         .get_or_insert_with(|| format!("http://{host}"));
-    let parts = controller::build(&args.controller, dir.root(), system_clock())?;
+    let parts = controller::build(
+        &args.controller,
+        dir.root(),
+        system_clock(),
+        Generations::Embedded,
+    )
+    .await?;
 
     let client = in_process_client(apiserver.router(), &token)?;
     let agents = match parts.agent {

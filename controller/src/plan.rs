@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use appgen_crd::task::TaskResult;
 use appgen_crd::{
-    Attempt, ConditionStatus, ConditionType, Generation, GenerationStatus, Outputs, Phase, set_condition,
+    Attempt, ConditionStatus, ConditionType, Generation, GenerationSpec, GenerationStatus, Outputs, Phase,
+    set_condition,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
@@ -52,6 +53,15 @@ pub struct Policy {
     /// set it replaces the store location the task reports (a `file://` path means nothing to a
     /// browser); when unset that location is kept.
     pub archive_url: Option<String>,
+}
+
+impl Policy {
+    /// How long a Generation may take: its `timeoutSeconds`, else `default_timeout`.
+    pub fn timeout(&self, spec: &GenerationSpec) -> Duration {
+        spec.timeout_seconds
+            .and_then(|s| u64::try_from(s).ok())
+            .map_or(self.default_timeout, Duration::from_secs)
+    }
 }
 
 impl Default for Policy {
@@ -271,11 +281,7 @@ impl Draft<'_> {
     }
 
     fn timeout(&self) -> Duration {
-        self.generation
-            .spec
-            .timeout_seconds
-            .and_then(|s| u64::try_from(s).ok())
-            .map_or(self.policy.default_timeout, Duration::from_secs)
+        self.policy.timeout(&self.generation.spec)
     }
 
     fn deadline(&self) -> Option<jiff::Timestamp> {

@@ -257,6 +257,9 @@ pub async fn run(
         metrics,
     });
     tokio::spawn(sweep(context.clone()));
+    if let Some(changes) = context.backend.changes() {
+        tokio::spawn(wake_on_changes(changes, context.clone()));
+    }
     controller
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)
@@ -266,6 +269,17 @@ pub async fn run(
             }
         })
         .await;
+}
+
+/// Reconciles the Generation of each task the backend says changed, so a pod's failure shows in
+/// status without waiting for the next poll.
+async fn wake_on_changes(mut changes: futures::stream::BoxStream<'static, TaskKey>, context: Arc<Context>) {
+    while let Some(key) = changes.next().await {
+        let all = context.generations.state();
+        if let Some(owner) = all.iter().find(|g| g.uid().as_deref() == Some(key.uid())) {
+            let _ = context.wake.unbounded_send(ObjectRef::from_obj(owner.as_ref()));
+        }
+    }
 }
 
 fn hostname() -> Option<String> {
@@ -509,6 +523,7 @@ async fn launch(
         attempt,
         input_uri: context.store.uri(&layout.input()),
         labels,
+        deadline: Some(context.config.policy.timeout(&generation.spec)),
     };
     context.backend.launch(&task).await?;
     if attempt == 1

@@ -5,12 +5,17 @@
 //! Every call is idempotent: launching a key that already runs starts nothing new, stopping a
 //! task that is gone succeeds, so a controller that retries or restarts never launches twice.
 
+#[cfg(test)]
+mod conformance;
+mod kubernetes;
 mod process;
 mod simulated;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Duration;
 
+pub use kubernetes::*;
 pub use process::*;
 pub use simulated::*;
 
@@ -64,6 +69,9 @@ pub struct TaskSpec {
     /// Labels that mark the task as appgen's and name its Generation; backends that can tag tasks
     /// carry them, so `list` finds the tasks again.
     pub labels: BTreeMap<String, String>,
+    /// How long the task may run. The controller stops it at the deadline itself; backends that
+    /// can also enforce it (a Job's `activeDeadlineSeconds`) do, in case the controller is down.
+    pub deadline: Option<Duration>,
 }
 
 /// What a backend can tell about a task.
@@ -172,6 +180,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
 
     /// Every task this backend runs for appgen, running or finished but not yet forgotten.
     async fn list(&self) -> Result<Vec<TaskListing>, BackendError>;
+
+    /// The keys of tasks that may have changed, from a backend that can watch its tasks, so the
+    /// controller looks at them at once instead of at its next poll. None: polling only.
+    fn changes(&self) -> Option<futures::stream::BoxStream<'static, TaskKey>> {
+        None
+    }
 }
 
 #[cfg(test)]

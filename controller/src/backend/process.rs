@@ -766,6 +766,7 @@ mod tests {
             key,
             input_uri: "file:///artifacts/input.json".to_owned(),
             labels: BTreeMap::from([("app.kubernetes.io/managed-by".to_owned(), "appgen".to_owned())]),
+            deadline: None,
         }
     }
 
@@ -819,6 +820,13 @@ mod tests {
 
     fn work_dir(tasks_dir: &Path, key: &TaskKey) -> PathBuf {
         tasks_dir.join(key.as_str()).join(WORK_DIR)
+    }
+
+    #[tokio::test]
+    async fn the_process_backend_keeps_the_backend_promises() {
+        let tmp = tempfile::tempdir().unwrap();
+        let backend = backend(tmp.path(), "sleep 30");
+        crate::backend::conformance::check(&backend, &spec("uid-c-1")).await;
     }
 
     /// Blocks until the test creates `work/release`, then exits with `code`.

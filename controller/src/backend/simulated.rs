@@ -591,6 +591,7 @@ mod tests {
             attempt,
             input_uri: store.uri(&layout.input()),
             labels: BTreeMap::new(),
+            deadline: None,
         }
     }
 
@@ -941,6 +942,13 @@ mod tests {
             f.backend.observe(&TaskKey::new("unknown", 1)).await.unwrap(),
             TaskObservation::missing()
         );
+    }
+
+    #[tokio::test]
+    async fn the_simulated_backend_keeps_the_backend_promises() {
+        let f = fixture();
+        let task = task(&f.store, "a todo app", 1).await;
+        crate::backend::conformance::check(&f.backend, &task).await;
     }
 
     #[test]

@@ -319,6 +319,8 @@ impl Executor {
                 &launch.uid,
                 ("appgen.dev/preview-run", launch.run),
             ),
+            // A preview serves until a newer version replaces it.
+            deadline: None,
         };
         self.backend.launch(&task).await?;
         self.ports.insert(key, port);
