@@ -126,23 +126,12 @@ impl Rest {
         content_type: &str,
         body: &[u8],
     ) -> Reply {
-        let response = self.exchange(method, path, extra, content_type, body, 30);
+        let response =
+            String::from_utf8_lossy(&self.exchange_bytes(method, path, extra, content_type, body, 30))
+                .into_owned();
         let (status, body) = parse_response(&response);
         let head = response.split("\r\n\r\n").next().unwrap_or_default().to_owned();
         Reply { status, head, body }
-    }
-
-    fn exchange(
-        &self,
-        method: &str,
-        path: &str,
-        extra: &[(&str, &str)],
-        content_type: &str,
-        body: &[u8],
-        timeout_seconds: u64,
-    ) -> String {
-        let bytes = self.exchange_bytes(method, path, extra, content_type, body, timeout_seconds);
-        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// The whole response, head and body, as the server sent it.
@@ -213,7 +202,15 @@ impl Rest {
             .map(|id| ("Last-Event-ID", id))
             .into_iter()
             .collect();
-        let response = self.exchange("GET", path, &extra, "text/plain", b"", timeout_seconds);
+        let response = String::from_utf8_lossy(&self.exchange_bytes(
+            "GET",
+            path,
+            &extra,
+            "text/plain",
+            b"",
+            timeout_seconds,
+        ))
+        .into_owned();
         let (_, body) = parse_response(&response);
         parse_sse(&body)
     }
