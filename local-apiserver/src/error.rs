@@ -79,6 +79,9 @@ pub enum Error {
     #[error("opening the store at {path}: {source}")]
     Open { path: String, source: rusqlite::Error },
 
+    #[error("opening the audit log {path}: {source}")]
+    AuditLog { path: String, source: std::io::Error },
+
     #[error("the store failed to write: {0}")]
     Storage(#[from] rusqlite::Error),
 
@@ -119,9 +122,11 @@ impl Error {
             Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Expired { .. } => StatusCode::GONE,
-            Error::Open { .. } | Error::Storage(_) | Error::Corrupt(_) | Error::Closed => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Open { .. }
+            | Error::AuditLog { .. }
+            | Error::Storage(_)
+            | Error::Corrupt(_)
+            | Error::Closed => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -139,7 +144,11 @@ impl Error {
             Error::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Error::TooLarge(_) => "RequestEntityTooLarge",
             Error::Expired { .. } => "Expired",
-            Error::Open { .. } | Error::Storage(_) | Error::Corrupt(_) | Error::Closed => "InternalError",
+            Error::Open { .. }
+            | Error::AuditLog { .. }
+            | Error::Storage(_)
+            | Error::Corrupt(_)
+            | Error::Closed => "InternalError",
         }
     }
 

@@ -5,6 +5,7 @@
 //! It must never hold job state of its own beyond the objects clients write, nor acknowledge a
 //! write before it is on disk.
 
+mod audit;
 mod discovery;
 mod error;
 mod events;
@@ -34,6 +35,7 @@ use axum::routing::{any, get};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use tokio::sync::watch as signal;
 
+pub use audit::{RequestAttributes, request_attributes};
 pub use error::Error;
 use resource::Registry;
 use storage::Store;
@@ -56,6 +58,9 @@ pub struct Config {
     pub bookmark_interval: Duration,
     /// Events older than this are deleted, as Kubernetes' default event TTL.
     pub event_ttl: Duration,
+    /// A file to append one JSON line per resource request to (user agent, verb, group, resource,
+    /// subresource, namespace), so a test can learn the permissions each client needs. Off by default.
+    pub audit_log: Option<PathBuf>,
     pub clock: Clock,
 }
 
@@ -68,6 +73,7 @@ impl std::fmt::Debug for Config {
             .field("watch_history", &self.watch_history)
             .field("bookmark_interval", &self.bookmark_interval)
             .field("event_ttl", &self.event_ttl)
+            .field("audit_log", &self.audit_log)
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +87,7 @@ impl Config {
             watch_history: 4_096,
             bookmark_interval: Duration::from_secs(30),
             event_ttl: Duration::from_secs(3600),
+            audit_log: None,
             clock: Arc::new(jiff::Timestamp::now),
         }
     }
@@ -100,6 +107,7 @@ pub(crate) struct App {
 #[derive(Clone)]
 pub struct LocalApiServer {
     app: Arc<App>,
+    audit: Option<audit::AuditLog>,
     stop: Arc<signal::Sender<bool>>,
 }
 
@@ -113,6 +121,11 @@ impl LocalApiServer {
     /// Opens the store and starts the server's housekeeping. Must be called inside a Tokio runtime.
     pub fn open(config: Config) -> Result<Self, Error> {
         let store = Store::open(&config.database, config.watch_history)?;
+        let audit = config
+            .audit_log
+            .as_deref()
+            .map(audit::AuditLog::open)
+            .transpose()?;
         let (stop, shutdown) = signal::channel(false);
         let app = Arc::new(App {
             registry: Registry::new(&config.crds),
@@ -125,13 +138,14 @@ impl LocalApiServer {
         tokio::spawn(expire_events(app.clone(), config.event_ttl));
         Ok(LocalApiServer {
             app,
+            audit,
             stop: Arc::new(stop),
         })
     }
 
     /// The Kubernetes API routes (`/api`, `/apis`, `/version`, `/openapi/v3`), all behind the bearer token.
     pub fn router(&self) -> Router {
-        Router::new()
+        let router = Router::new()
             .route("/version", get(discovery::version))
             .route("/api", get(discovery::core_versions))
             .route("/apis", get(discovery::groups))
@@ -139,7 +153,13 @@ impl LocalApiServer {
             .route("/apis/{*rest}", any(handlers::grouped))
             .route("/openapi/v3", get(discovery::openapi_index))
             .route("/openapi/v3/{*path}", get(discovery::openapi_group_version))
-            .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+            .method_not_allowed_fallback(|| async { Error::MethodNotAllowed });
+        // Inside authentication, so only requests the server serves are recorded.
+        let router = match &self.audit {
+            Some(log) => router.layer(middleware::from_fn_with_state(log.clone(), audit::record)),
+            None => router,
+        };
+        router
             .layer(middleware::from_fn_with_state(self.app.clone(), authenticate))
             .with_state(self.app.clone())
     }
