@@ -100,7 +100,7 @@ pub fn run(args: ApiOnlyArgs) -> Result<(), Error> {
     crate::serve::on_runtime(async move {
         let dir = DataDir::create(&args.data_dir)?;
         let token = dir.admin_token()?;
-        let client = kube::Client::try_default().await?;
+        let client = crate::serve::cluster_client(crate::serve::Component::Api).await?;
         let store = appgen_artifacts::open(&args.artifacts)
             .await
             .map_err(|e| Error::Api(format!("opening the artifact store {}: {e}", args.artifacts)))?;

@@ -279,7 +279,7 @@ pub async fn build(
             agent = Some(chosen);
             // The Jobs run in the cluster of the kubeconfig, also under `serve`, whose own client
             // reaches only its embedded API server, where no pod can run.
-            let client = kube::Client::try_default().await?;
+            let client = crate::serve::cluster_client(crate::serve::Component::Controller).await?;
             Arc::new(KubernetesBackend::new(client, config, metrics_clock.clone()))
         }
     };

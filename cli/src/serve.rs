@@ -35,6 +35,10 @@ pub struct ServeArgs {
     /// Seconds between watch bookmarks.
     #[arg(long, default_value_t = 30, hide = true)]
     bookmark_seconds: u64,
+    /// Append one JSON line per Kubernetes API request (user agent, verb, resource, namespace)
+    /// to this file, to learn which permissions the controller and the api use.
+    #[arg(long, env = "APPGEN_AUDIT_LOG", hide = true)]
+    audit_log: Option<PathBuf>,
     /// Serve the API only; run the controller elsewhere (`appgen controller`).
     #[arg(long)]
     no_controller: bool,
@@ -126,7 +130,7 @@ async fn supervise(
 /// `appgen controller`: the controller alone, with its own metrics port.
 pub fn run_controller(args: ControllerOnlyArgs) -> Result<(), Error> {
     on_runtime(async move {
-        let client = kube::Client::try_default().await?;
+        let client = cluster_client(Component::Controller).await?;
         let parts = controller::build(
             &args.controller,
             &args.data_dir,
@@ -180,6 +184,7 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     config.watch_history = args.watch_history;
     config.bookmark_interval = Duration::from_secs(args.bookmark_seconds.max(1));
     config.event_ttl = Duration::from_secs(args.event_ttl_seconds.max(1));
+    config.audit_log = args.audit_log.clone();
     let apiserver = LocalApiServer::open(config)?;
     let metrics = Arc::new(Metrics::default());
 
@@ -199,13 +204,16 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
     )
     .await?;
 
-    let client = in_process_client(apiserver.router(), &token)?;
+    // One client per component, each with its own user agent, so audit trails tell them apart.
+    let client = in_process_client(apiserver.router(), &token, Component::Controller)?;
+    let api_client = in_process_client(apiserver.router(), &token, Component::Api)?;
+    let preview_client = in_process_client(apiserver.router(), &token, Component::Preview)?;
     let agents = match parts.agent {
         Some(AgentName::ClaudeCode) => vec![AgentName::ClaudeCode, AgentName::Scaffold],
         _ => vec![AgentName::Scaffold],
     };
     let api_config = crate::api::config(&args.api, agents, args.controller.public_url.as_deref());
-    let api = crate::api::start(api_config, &dir, token, client.clone(), parts.store.clone())?;
+    let api = crate::api::start(api_config, &dir, token, api_client, parts.store.clone())?;
     let api = appgen_api::router(api);
     let router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -229,7 +237,7 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
         data_dir: dir.root(),
         port: address.port(),
         public_url: args.controller.public_url.as_deref(),
-        client: client.clone(),
+        client: preview_client,
         store: parts.store.clone(),
         clock: system_clock(),
     };
@@ -267,18 +275,57 @@ async fn serve(mut args: ServeArgs) -> Result<(), Error> {
 /// A kube client for the controller and the api that calls this process's own Kubernetes API
 /// routes directly: the same requests and responses as over the network, without a socket, TLS
 /// or HTTP parsing in between, which on a small machine is much of the control plane's CPU.
-fn in_process_client(kubernetes_api: Router, token: &str) -> Result<kube::Client, Error> {
+fn in_process_client(
+    kubernetes_api: Router,
+    token: &str,
+    component: Component,
+) -> Result<kube::Client, Error> {
     let bearer = http::HeaderValue::from_str(&format!("Bearer {token}"))
         .map_err(|e| Error::Controller(format!("the admin token cannot be sent as a header: {e}")))?;
+    let agent = component.user_agent();
     let service = tower::ServiceBuilder::new()
         .map_request(move |mut request: http::Request<kube::client::Body>| {
-            request
-                .headers_mut()
-                .insert(http::header::AUTHORIZATION, bearer.clone());
+            let headers = request.headers_mut();
+            headers.insert(http::header::AUTHORIZATION, bearer.clone());
+            headers.insert(http::header::USER_AGENT, agent.clone());
             request
         })
         .service(kubernetes_api);
     Ok(kube::Client::new(service, "default"))
+}
+
+/// The parts of appgen that call the Kubernetes API, each under its own user agent, so a cluster's
+/// audit log (and the chart's RBAC test) can tell which part sent a request.
+#[derive(Debug, Clone, Copy)]
+pub enum Component {
+    Controller,
+    Api,
+    /// `serve`'s live previews, which only `serve` runs.
+    Preview,
+}
+
+impl Component {
+    fn user_agent(self) -> http::HeaderValue {
+        let name = match self {
+            Component::Controller => "appgen-controller",
+            Component::Api => "appgen-api",
+            Component::Preview => "appgen-preview",
+        };
+        http::HeaderValue::from_str(&format!("{name}/{}", env!("CARGO_PKG_VERSION")))
+            .unwrap_or_else(|_| http::HeaderValue::from_static("appgen"))
+    }
+}
+
+/// A client for the cluster of the kubeconfig (or the pod's service account), sending
+/// `component`'s user agent.
+pub async fn cluster_client(component: Component) -> Result<kube::Client, Error> {
+    let mut config = kube::Config::infer()
+        .await
+        .map_err(|e| Error::Kube(kube::Error::InferConfig(e)))?;
+    config
+        .headers
+        .push((http::header::USER_AGENT, component.user_agent()));
+    Ok(kube::Client::try_from(config)?)
 }
 
 pub async fn shutdown_signal() {
