@@ -657,6 +657,7 @@ mod tests {
     use http::{Request, Response};
     use kube::client::Body;
     use serde_json::{Value, json};
+    use std::collections::BTreeSet;
     use std::sync::{Arc, Mutex};
 
     type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
@@ -705,7 +706,8 @@ mod tests {
 
     fn list(kind: &str, items: Vec<Value>) -> Value {
         let api_version = if kind == "JobList" { "batch/v1" } else { "v1" };
-        json!({ "apiVersion": api_version, "kind": kind, "metadata": {}, "items": items })
+        // A resourceVersion, from which a watcher goes on to watch.
+        json!({ "apiVersion": api_version, "kind": kind, "metadata": { "resourceVersion": "1" }, "items": items })
     }
 
     fn percent_decoded(s: &str) -> String {
@@ -1364,13 +1366,17 @@ mod tests {
     /// Enough of an API server for Jobs, on the far end of the mock service, to hold the backend
     /// to the conformance suite: 409 on a taken name, 404 on a missing one, label selectors. Pods
     /// never appear, so every Job stays Pending.
-    async fn serve_jobs(mut handle: Handle) {
+    /// Each request is also noted in `seen` in RBAC terms (see [`rbac_line`]).
+    async fn serve_jobs(mut handle: Handle, seen: Arc<Mutex<BTreeSet<String>>>) {
         let jobs: Arc<Mutex<BTreeMap<(String, String), Value>>> = Arc::default();
         while let Some((request, send)) = handle.next_request().await {
             let method = request.method().clone();
             let uri_path = request.uri().path().to_owned();
             let path: Vec<&str> = uri_path.split('/').collect();
             let query = percent_decoded(request.uri().query().unwrap_or_default());
+            seen.lock()
+                .unwrap()
+                .insert(rbac_line(method.as_str(), &uri_path, &query));
             let body = request.into_body().collect_bytes().await.unwrap();
             let selector = query
                 .split('&')
@@ -1427,9 +1433,61 @@ mod tests {
     #[tokio::test]
     async fn the_kubernetes_backend_keeps_the_backend_promises() {
         let (backend, handle) = mock();
-        let server = tokio::spawn(serve_jobs(handle));
+        let server = tokio::spawn(serve_jobs(handle, Arc::default()));
         crate::backend::conformance::check(&backend, &task()).await;
         drop(backend);
         server.await.unwrap();
+    }
+
+    /// The requests the backend sends, as the chart's RBAC test (cli/tests/chart.rs) reads them.
+    const REQUESTS_FILE: &str = "src/backend/kubernetes-requests.txt";
+
+    /// A request as an RBAC rule names it: `verb group resource[/subresource] scope`, where scope
+    /// is `cluster` for a request across namespaces and `namespaced` for one in a namespace.
+    fn rbac_line(method: &str, path: &str, query: &str) -> String {
+        let a = appgen_local_apiserver::request_attributes(method, path, query)
+            .unwrap_or_else(|| panic!("{method} {path} is no resource request"));
+        let group = if a.group.is_empty() { "core" } else { &a.group };
+        let resource = match &a.subresource {
+            Some(sub) => format!("{}/{sub}", a.resource),
+            None => a.resource.clone(),
+        };
+        let scope = if a.namespace.is_some() {
+            "namespaced"
+        } else {
+            "cluster"
+        };
+        format!("{} {group} {resource} {scope}", a.verb)
+    }
+
+    #[tokio::test]
+    async fn the_requests_the_backend_sends_are_the_ones_listed_for_the_chart() {
+        let (backend, handle) = mock();
+        let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
+        let server = tokio::spawn(serve_jobs(handle, seen.clone()));
+        crate::backend::conformance::check(&backend, &task()).await;
+        let mut changes = backend.changes().expect("the backend watches pods");
+        // Long enough for the watcher's first list and its watch.
+        let _ = tokio::time::timeout(Duration::from_millis(500), changes.next()).await;
+        drop(changes);
+        drop(backend);
+        server.await.unwrap();
+
+        let seen = seen.lock().unwrap().clone();
+        let listed = std::fs::read_to_string(REQUESTS_FILE).unwrap();
+        let listed: BTreeSet<String> = listed
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect();
+        let missing: Vec<_> = seen.difference(&listed).collect();
+        let extra: Vec<_> = listed.difference(&seen).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "controller/{REQUESTS_FILE} is out of date: the backend sent {missing:?}, which it does not \
+             list, and never sent {extra:?}, which it lists. The chart's RBAC is checked against this \
+             file: update it, then charts/appgen/templates/rbac.yaml. It should read:\n{}",
+            seen.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
+        );
     }
 }
