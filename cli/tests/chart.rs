@@ -571,3 +571,36 @@ fn the_chart_grants_exactly_the_requests_the_controller_and_the_api_send() {
         problems.join("\n  ")
     );
 }
+
+#[test]
+fn jobs_are_written_only_in_the_listed_namespaces_and_not_at_all_by_the_process_backend() {
+    let production = documents(&render(Some(&chart().join("ci/s3-production.yaml"))));
+    let writes_jobs = |role: &Value| {
+        role["rules"].as_array().unwrap().iter().any(|r| {
+            r["resources"].as_array().unwrap().contains(&json!("jobs"))
+                && r["verbs"].as_array().unwrap().contains(&json!("create"))
+        })
+    };
+    let namespaces: BTreeSet<&str> = production
+        .iter()
+        .filter(|d| d["kind"] == "Role" && writes_jobs(d))
+        .map(|d| d["metadata"]["namespace"].as_str().unwrap())
+        .collect();
+    assert_eq!(namespaces, BTreeSet::from(["team-a", "team-b"]));
+    assert!(
+        production
+            .iter()
+            .filter(|d| d["kind"] == "ClusterRole")
+            .all(|d| !writes_jobs(d)),
+        "no ClusterRole may create Jobs"
+    );
+
+    let process = documents(&render(Some(&chart().join("ci/pvc-process.yaml"))));
+    let touches_workloads = process
+        .iter()
+        .filter(|d| d["kind"] == "ClusterRole" || d["kind"] == "Role")
+        .flat_map(|d| d["rules"].as_array().unwrap())
+        .flat_map(|r| r["resources"].as_array().unwrap())
+        .any(|r| r == "jobs" || r == "pods");
+    assert!(!touches_workloads, "the process backend runs no Jobs or pods");
+}
