@@ -1026,7 +1026,13 @@ mod tests {
             }
         );
         assert_eq!(parsed.outcome(1), Outcome::GateFails(Gate::Smoke));
+        assert_eq!(
+            Directives::parse("simulate:exit-code=3").unwrap().outcome(1),
+            Outcome::Fail(3)
+        );
         for bad in [
+            "simulate:exit-code=0",
+            "simulate:exit-code=256",
             "simulate:fail=1",
             "simulate:seconds=x",
             "simulate:explode",
