@@ -22,12 +22,16 @@ What is checked where (moto 5.2.1):
     group allow-all egress); the EFS access point's id (moto gives it none).
 - moto quirks the test reads around: it leaves an `!If [..., AWS::NoValue]` list item as null
   where CloudFormation drops it, and returns inline policies as Python reprs, not JSON.
+- the outputs alone launch a generator task in moto through boto3 RunTask (launch type FARGATE:
+  moto 5.2.1 runs no Fargate task for a capacity provider strategy, so FARGATE_SPOT is unchecked).
 - not checked anywhere here: that IAM would grant or deny a given call (moto does not evaluate
   policies against conditions such as ecs:cluster or aws:ResourceTag); real Fargate behaviour
   (image pulls, EFS mounts, secret injection, ALB health checks).
 
 Set APPGEN_STACK_OUTPUTS=<path> to get the main stack's outputs and appgen settings as JSON, and
-APPGEN_MOTO_ENDPOINT=<url> to deploy into a moto server you run (it is then left running).
+APPGEN_MOTO_ENDPOINT=<url> to deploy into a moto server you run (it is then left running); with
+both, `-k test_outputs_name_every_setting_appgen_needs` deploys the main stack and writes its
+outputs with one test.
 """
 
 import ast
@@ -595,3 +599,36 @@ def test_with_a_domain_the_load_balancer_serves_https_and_redirects_http(aws, de
     )
     env = {e["name"]: e["value"] for e in container(aws, created, "ServiceTaskDefinition")["environment"]}
     assert env["APPGEN_PUBLIC_URL"] == "https://appgen.example.com", "session cookies need the https public URL"
+
+
+def test_a_generator_task_launches_from_the_outputs_alone(aws, stack):
+    # What the ECS adapter will do, through boto3: only the outputs, a command override and tags.
+    out = stack["outputs"]
+    ecs = aws("ecs")
+    launched = ecs.run_task(
+        cluster=out["EcsCluster"],
+        taskDefinition=out["EcsTaskDefinition"],
+        # moto starts Fargate tasks only for launchType FARGATE (a capacity provider strategy makes
+        # it look for EC2 instances), so the default FARGATE provider is launched that way here.
+        launchType=out["EcsCapacityProvider"],
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": out["EcsSubnets"].split(","),
+                "securityGroups": out["EcsSecurityGroups"].split(","),
+                "assignPublicIp": out["EcsAssignPublicIp"],
+            }
+        },
+        overrides={
+            "containerOverrides": [
+                {"name": out["EcsContainer"], "command": ["generate", "--input", f"{out['Artifacts']}/generations/default/todo/uid-1/input.json"]}
+            ]
+        },
+        tags=[{"key": "appgen.dev/uid", "value": "uid-1"}],
+        startedBy="appgen",
+    )
+    assert not launched["failures"], f"RunTask from the outputs failed: {launched['failures']}"
+    (task,) = ecs.describe_tasks(cluster=out["EcsCluster"], tasks=[launched["tasks"][0]["taskArn"]], include=["TAGS"])["tasks"]
+    assert task["taskDefinitionArn"] == out["EcsTaskDefinition"]
+    assert {"key": "appgen.dev/uid", "value": "uid-1"} in task["tags"]
+    (listed,) = ecs.list_tasks(cluster=out["EcsCluster"], startedBy="appgen")["taskArns"]
+    assert listed == task["taskArn"], "the launched task is not listed by startedBy"
