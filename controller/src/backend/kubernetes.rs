@@ -654,6 +654,7 @@ fn kube_error(operation: &'static str, error: kube::Error) -> BackendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::conformance::{self, Behaviour};
     use http::{Request, Response};
     use kube::client::Body;
     use serde_json::{Value, json};
@@ -1363,39 +1364,76 @@ mod tests {
         assert_eq!(listed[0].observation.state, exited(1));
     }
 
-    /// Enough of an API server for Jobs, on the far end of the mock service, to hold the backend
-    /// to the conformance suite: 409 on a taken name, 404 on a missing one, label selectors. Pods
-    /// never appear, so every Job stays Pending.
-    /// Each request is also noted in `seen` in RBAC terms (see [`rbac_line`]).
-    async fn serve_jobs(mut handle: Handle, seen: Arc<Mutex<BTreeSet<String>>>) {
-        let jobs: Arc<Mutex<BTreeMap<(String, String), Value>>> = Arc::default();
-        while let Some((request, send)) = handle.next_request().await {
-            let method = request.method().clone();
-            let uri_path = request.uri().path().to_owned();
-            let path: Vec<&str> = uri_path.split('/').collect();
-            let query = percent_decoded(request.uri().query().unwrap_or_default());
-            seen.lock()
-                .unwrap()
-                .insert(rbac_line(method.as_str(), &uri_path, &query));
-            let body = request.into_body().collect_bytes().await.unwrap();
-            let selector = query
-                .split('&')
-                .find_map(|p| p.strip_prefix("labelSelector="))
-                .unwrap_or_default()
-                .to_owned();
-            let matches = |job: &Value| {
+    /// The image a conformance backend cannot pull.
+    const MISSING_IMAGE: &str = "registry.invalid/appgen/generator:missing";
+
+    /// Enough of a cluster for the conformance suite, on the far end of mock services: Jobs with
+    /// 409 on a taken name and 404 on a missing one, label selectors, and one pod per Job acting
+    /// out what its `--input` URI says (`runs`, `exit-<code>`), or failing to pull the missing
+    /// image. A running Job past its `activeDeadlineSeconds` fails with `DeadlineExceeded` and
+    /// loses its pod, as the Job controller does it. Each request is also noted in the second
+    /// field in RBAC terms (see [`rbac_line`]).
+    #[derive(Clone, Default)]
+    struct Cluster(
+        Arc<Mutex<BTreeMap<(String, String), CreatedJob>>>,
+        Arc<Mutex<BTreeSet<String>>>,
+    );
+
+    /// A Job as it was created, and when.
+    type CreatedJob = (Value, std::time::Instant);
+
+    impl Cluster {
+        /// A backend of its own on this cluster, as a restarted controller builds one.
+        fn backend(&self, image: &str) -> KubernetesBackend {
+            let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+            tokio::spawn(self.clone().serve(handle));
+            let config = KubernetesConfig::new(image.to_owned());
+            KubernetesBackend::new(
+                kube::Client::new(service, "default"),
+                config,
+                Arc::new(jiff::Timestamp::now),
+            )
+        }
+
+        async fn serve(self, mut handle: Handle) {
+            while let Some((request, send)) = handle.next_request().await {
+                let method = request.method().clone();
+                let uri_path = request.uri().path().to_owned();
+                let path: Vec<&str> = uri_path.split('/').collect();
+                let query = percent_decoded(request.uri().query().unwrap_or_default());
+                self.1
+                    .lock()
+                    .unwrap()
+                    .insert(rbac_line(method.as_str(), &uri_path, &query));
+                let body = request.into_body().collect_bytes().await.unwrap();
+                let selector = query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("labelSelector="))
+                    .unwrap_or_default()
+                    .to_owned();
+                let (code, reply) = self.answer(method.as_str(), &path, &selector, &body);
+                let response = Response::builder()
+                    .status(code)
+                    .body(Body::from(serde_json::to_vec(&reply).unwrap()))
+                    .unwrap();
+                send.send_response(response);
+            }
+        }
+
+        fn answer(&self, method: &str, path: &[&str], selector: &str, body: &[u8]) -> (u16, Value) {
+            let matches = |object: &Value| {
                 selector.split(',').filter(|t| !t.is_empty()).all(|term| {
-                    let labels = &job["metadata"]["labels"];
+                    let labels = &object["metadata"]["labels"];
                     match term.split_once('=') {
                         Some((k, v)) => labels[k] == v,
                         None => !labels[term].is_null(),
                     }
                 })
             };
-            let mut jobs = jobs.lock().unwrap();
-            let (code, reply) = match (method.as_str(), path.as_slice()) {
+            let mut jobs = self.0.lock().unwrap();
+            match (method, path) {
                 ("POST", [_, "apis", "batch", "v1", "namespaces", ns, "jobs"]) => {
-                    let job: Value = serde_json::from_slice(&body).unwrap();
+                    let job: Value = serde_json::from_slice(body).unwrap();
                     let at = (
                         ns.to_string(),
                         job["metadata"]["name"].as_str().unwrap().to_owned(),
@@ -1404,39 +1442,136 @@ mod tests {
                         std::collections::btree_map::Entry::Occupied(_) => {
                             (409, status(409, "AlreadyExists", "already exists"))
                         }
-                        std::collections::btree_map::Entry::Vacant(slot) => (201, slot.insert(job).clone()),
+                        std::collections::btree_map::Entry::Vacant(slot) => {
+                            (201, slot.insert((job, std::time::Instant::now())).0.clone())
+                        }
                     }
                 }
-                ("GET", [_, "apis", "batch", "v1", "jobs"]) => (
-                    200,
-                    list("JobList", jobs.values().filter(|j| matches(j)).cloned().collect()),
-                ),
+                ("GET", [_, "apis", "batch", "v1", "jobs"]) => {
+                    let items = jobs.values().map(|(job, at)| acted_out(job, *at).0);
+                    (200, list("JobList", items.filter(|j| matches(j)).collect()))
+                }
                 ("GET", [_, "api", "v1", "namespaces", _, "pods"] | [_, "api", "v1", "pods"]) => {
-                    (200, list("PodList", Vec::new()))
+                    let items = jobs.values().filter_map(|(job, at)| acted_out(job, *at).1);
+                    (200, list("PodList", items.filter(|p| matches(p)).collect()))
                 }
                 ("DELETE", [_, "apis", "batch", "v1", "namespaces", ns, "jobs", name]) => {
                     match jobs.remove(&(ns.to_string(), name.to_string())) {
-                        Some(job) => (200, job),
+                        Some((job, _)) => (200, job),
                         None => (404, status(404, "NotFound", "not found")),
                     }
                 }
                 other => panic!("unexpected request {other:?}"),
+            }
+        }
+    }
+
+    /// The Job with the status its behaviour has reached `since` its creation, and its pod.
+    fn acted_out(job: &Value, since: std::time::Instant) -> (Value, Option<Value>) {
+        let container = &job["spec"]["template"]["spec"]["containers"][0];
+        let input = container["command"]
+            .as_array()
+            .and_then(|c| c.last())
+            .and_then(Value::as_str);
+        let exit_code = input
+            .and_then(|uri| uri.split_once("exit-"))
+            .and_then(|(_, rest)| rest.split('/').next()?.parse::<i32>().ok());
+        let deadline = job["spec"]["activeDeadlineSeconds"]
+            .as_u64()
+            .map(Duration::from_secs);
+        let condition = |type_: &str, reason: &str| {
+            json!({ "conditions": [{ "type": type_, "status": "True", "reason": reason,
+                "lastTransitionTime": "2025-06-01T12:00:05Z" }] })
+        };
+        let container_state = |state: Value| {
+            json!({ "containerStatuses": [{ "name": CONTAINER, "image": container["image"],
+                "imageID": "", "ready": state.get("running").is_some(), "restartCount": 0, "state": state }] })
+        };
+        let (job_status, pod_status) = if container["image"] == MISSING_IMAGE {
+            let waiting = json!({ "waiting": { "reason": "ErrImagePull", "message": "not found" } });
+            (json!({}), Some(container_state(waiting)))
+        } else if let Some(code) = exit_code {
+            let terminated = json!({ "terminated": { "exitCode": code, "reason": "Completed" } });
+            let status = if code == 0 {
+                condition("Complete", "Completed")
+            } else {
+                condition("Failed", "BackoffLimitExceeded")
             };
-            let response = Response::builder()
-                .status(code)
-                .body(Body::from(serde_json::to_vec(&reply).unwrap()))
-                .unwrap();
-            send.send_response(response);
+            (status, Some(container_state(terminated)))
+        } else if deadline.is_some_and(|d| since.elapsed() >= d) {
+            (condition("Failed", "DeadlineExceeded"), None)
+        } else {
+            let running = json!({ "running": { "startedAt": "2025-06-01T12:00:02Z" } });
+            (json!({ "ready": 1 }), Some(container_state(running)))
+        };
+        let mut job = job.clone();
+        job["status"] = job_status;
+        let pod = pod_status.map(|status| {
+            let task = &job["metadata"]["labels"][TASK_LABEL];
+            json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": format!("{}-x7k2p", task.as_str().unwrap_or_default()),
+                    "namespace": job["metadata"]["namespace"],
+                    "creationTimestamp": "2025-06-01T12:00:01Z",
+                    "labels": { TASK_LABEL: task, MANAGED_BY.0: MANAGED_BY.1 },
+                },
+                "spec": { "containers": [{ "name": CONTAINER, "image": container["image"] }] },
+                "status": status,
+            })
+        });
+        (job, pod)
+    }
+
+    /// Every backend instance is a new mock client on one shared [`Cluster`].
+    struct Harness(Cluster);
+
+    #[async_trait::async_trait]
+    impl conformance::Harness for Harness {
+        fn traits(&self) -> conformance::Traits {
+            conformance::Traits {
+                survives_restart: true,
+                enforces_deadline: true,
+            }
+        }
+
+        async fn backend(&self) -> Box<dyn Backend> {
+            Box::new(self.0.backend("ghcr.io/appgen-dev/generator:0.1.0"))
+        }
+
+        async fn task(&self, key: TaskKey, behaviour: Behaviour, deadline: Option<Duration>) -> TaskSpec {
+            let input_uri = match behaviour {
+                Behaviour::Runs => "s3://appgen/conformance/runs/input.json".to_owned(),
+                Behaviour::Exits(code) => format!("s3://appgen/conformance/exit-{code}/input.json"),
+            };
+            conformance_task(key, input_uri, deadline)
+        }
+
+        async fn unstartable(&self, key: TaskKey) -> (Box<dyn Backend>, TaskSpec) {
+            let task = conformance_task(key, "s3://appgen/conformance/runs/input.json".to_owned(), None);
+            (Box::new(self.0.backend(MISSING_IMAGE)), task)
+        }
+    }
+
+    fn conformance_task(key: TaskKey, input_uri: String, deadline: Option<Duration>) -> TaskSpec {
+        let labels =
+            crate::reconcile::task_labels("team-a", "todo", key.uid(), ("appgen.dev/attempt", key.attempt()));
+        TaskSpec {
+            namespace: "team-a".to_owned(),
+            name: "todo".to_owned(),
+            uid: key.uid().to_owned(),
+            attempt: key.attempt(),
+            key,
+            input_uri,
+            labels,
+            deadline,
         }
     }
 
     #[tokio::test]
     async fn the_kubernetes_backend_keeps_the_backend_promises() {
-        let (backend, handle) = mock();
-        let server = tokio::spawn(serve_jobs(handle, Arc::default()));
-        crate::backend::conformance::check(&backend, &task()).await;
-        drop(backend);
-        server.await.unwrap();
+        conformance::check(&Harness(Cluster::default())).await;
     }
 
     /// The requests the backend sends, as the chart's RBAC test (cli/tests/chart.rs) reads them.
@@ -1462,18 +1597,16 @@ mod tests {
 
     #[tokio::test]
     async fn the_requests_the_backend_sends_are_the_ones_listed_for_the_chart() {
-        let (backend, handle) = mock();
-        let seen: Arc<Mutex<BTreeSet<String>>> = Arc::default();
-        let server = tokio::spawn(serve_jobs(handle, seen.clone()));
-        crate::backend::conformance::check(&backend, &task()).await;
+        let cluster = Cluster::default();
+        conformance::check(&Harness(cluster.clone())).await;
+        let backend = cluster.backend("ghcr.io/appgen-dev/generator:0.1.0");
         let mut changes = backend.changes().expect("the backend watches pods");
         // Long enough for the watcher's first list and its watch.
         let _ = tokio::time::timeout(Duration::from_millis(500), changes.next()).await;
         drop(changes);
         drop(backend);
-        server.await.unwrap();
 
-        let seen = seen.lock().unwrap().clone();
+        let seen = cluster.1.lock().unwrap().clone();
         let listed = std::fs::read_to_string(REQUESTS_FILE).unwrap();
         let listed: BTreeSet<String> = listed
             .lines()

@@ -5,8 +5,8 @@
 //! Every call is idempotent: launching a key that already runs starts nothing new, stopping a
 //! task that is gone succeeds, so a controller that retries or restarts never launches twice.
 
-#[cfg(test)]
-mod conformance;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod kubernetes;
 mod process;
 mod simulated;

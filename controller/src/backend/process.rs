@@ -753,6 +753,7 @@ fn io_error(operation: &'static str, path: &Path, error: io::Error) -> BackendEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::conformance::{self, Behaviour};
     use std::os::unix::process::CommandExt;
     use std::time::Instant;
 
@@ -822,11 +823,50 @@ mod tests {
         tasks_dir.join(key.as_str()).join(WORK_DIR)
     }
 
+    /// One tasks directory; what a task does is written in its input URI, which the script reads.
+    struct Harness(tempfile::TempDir);
+
+    /// Runs until stopped, or exits with the code named in `--input <uri>`'s `exit-<code>` part.
+    const BEHAVING: &str =
+        r#"case "$2" in *exit-*) code=${2##*exit-}; exit "${code%%/*}" ;; *) exec sleep 300 ;; esac"#;
+
+    #[async_trait::async_trait]
+    impl conformance::Harness for Harness {
+        fn traits(&self) -> conformance::Traits {
+            conformance::Traits {
+                survives_restart: true,
+                enforces_deadline: false,
+            }
+        }
+
+        async fn backend(&self) -> Box<dyn Backend> {
+            Box::new(backend(self.0.path(), BEHAVING))
+        }
+
+        async fn task(&self, key: TaskKey, behaviour: Behaviour, deadline: Option<Duration>) -> TaskSpec {
+            let input_uri = match behaviour {
+                Behaviour::Runs => "file:///artifacts/runs/input.json".to_owned(),
+                Behaviour::Exits(code) => format!("file:///artifacts/exit-{code}/input.json"),
+            };
+            TaskSpec {
+                input_uri,
+                deadline,
+                ..spec(key.as_str())
+            }
+        }
+
+        async fn unstartable(&self, key: TaskKey) -> (Box<dyn Backend>, TaskSpec) {
+            let missing = ProcessConfig::new(
+                self.0.path().to_owned(),
+                vec!["/nonexistent/appgen".to_owned(), "generate".to_owned()],
+            );
+            (Box::new(ProcessBackend::new(missing)), spec(key.as_str()))
+        }
+    }
+
     #[tokio::test]
     async fn the_process_backend_keeps_the_backend_promises() {
-        let tmp = tempfile::tempdir().unwrap();
-        let backend = backend(tmp.path(), "sleep 30");
-        crate::backend::conformance::check(&backend, &spec("uid-c-1")).await;
+        conformance::check(&Harness(tempfile::tempdir().unwrap())).await;
     }
 
     /// Blocks until the test creates `work/release`, then exits with `code`.

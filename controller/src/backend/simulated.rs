@@ -5,6 +5,7 @@
 //!
 //! Directives in the prompt drive the outcome:
 //! - `simulate:fail` — exits 1 without a result;
+//! - `simulate:exit-code=N` — exits N (1–255) without a result;
 //! - `simulate:fail-attempts=N` — attempts 1..=N fail like that, later ones deliver;
 //! - `simulate:no-start` — never starts (FailedToStart);
 //! - `simulate:seconds=N` — runs N seconds instead of `task_time`;
@@ -69,8 +70,8 @@ impl fmt::Debug for SimulatedBackend {
 #[derive(Clone, Debug, PartialEq)]
 enum Outcome {
     Deliver,
-    /// Exit 1 without a result.
-    Fail,
+    /// Exit with this code (1 unless the prompt says otherwise) without a result.
+    Fail(i32),
     /// Exit 1 with a result that names the failed gate.
     GateFails(Gate),
     NoStart,
@@ -221,7 +222,10 @@ impl SimulatedBackend {
                     .map_err(|e| BackendError::unavailable(BACKEND, "observe", e.to_string()))?;
                 code
             }
-            None => FAILED,
+            None => match task.outcome {
+                Outcome::Fail(code) => code,
+                _ => FAILED,
+            },
         };
         task.ended = Some(Ended {
             state: exited(code),
@@ -298,7 +302,7 @@ impl SimulatedBackend {
                 };
                 Some((FAILED, result))
             }
-            Outcome::Fail | Outcome::NoStart | Outcome::Refuse { .. } => None,
+            Outcome::Fail(_) | Outcome::NoStart | Outcome::Refuse { .. } => None,
         }
     }
 
@@ -411,6 +415,7 @@ impl Backend for SimulatedBackend {
 #[derive(Debug, Default, PartialEq)]
 struct Directives {
     fail: bool,
+    exit_code: Option<i32>,
     fail_attempts: Option<u32>,
     no_start: bool,
     seconds: Option<u64>,
@@ -436,6 +441,10 @@ impl Directives {
                 ("fail-attempts", Some(n)) => {
                     directives.fail_attempts = Some(n.parse().map_err(|_| invalid())?)
                 }
+                ("exit-code", Some(n)) => {
+                    let code = n.parse().ok().filter(|c| (1..=255).contains(c));
+                    directives.exit_code = Some(code.ok_or_else(invalid)?);
+                }
                 ("seconds", Some(n)) => directives.seconds = Some(n.parse().map_err(|_| invalid())?),
                 ("gate-fails", Some(gate)) => {
                     let gate = Gate::ALL
@@ -453,8 +462,10 @@ impl Directives {
     fn outcome(&self, attempt: u32) -> Outcome {
         if self.no_start {
             Outcome::NoStart
+        } else if let Some(code) = self.exit_code {
+            Outcome::Fail(code)
         } else if self.fail || self.fail_attempts.is_some_and(|n| attempt <= n) {
-            Outcome::Fail
+            Outcome::Fail(FAILED)
         } else if let Some(gate) = self.gate_fails {
             Outcome::GateFails(gate)
         } else {
@@ -469,7 +480,7 @@ fn timeline(outcome: &Outcome) -> Vec<(f64, String)> {
     let mut steps = vec![(0.0, "prepare".to_owned()), (0.05, "agent".to_owned())];
     match outcome {
         // A failing generator fails in the agent, before any gate.
-        Outcome::Fail | Outcome::NoStart | Outcome::Refuse { .. } => return steps,
+        Outcome::Fail(_) | Outcome::NoStart | Outcome::Refuse { .. } => return steps,
         Outcome::Deliver | Outcome::GateFails(_) => {}
     }
     for (index, gate) in Gate::ALL.into_iter().enumerate() {
@@ -513,6 +524,7 @@ fn fake_sha256(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::conformance::{self, Behaviour};
     use appgen_artifacts::LocalStore;
     use appgen_crd::GenerationSpec;
     use std::collections::BTreeMap;
@@ -529,8 +541,11 @@ mod tests {
             *self.0.lock().unwrap()
         }
         fn advance(&self, seconds: u64) {
+            self.advance_by(Duration::from_secs(seconds));
+        }
+        fn advance_by(&self, time: Duration) {
             let mut now = self.0.lock().unwrap();
-            *now = now.checked_add(Duration::from_secs(seconds)).unwrap();
+            *now = now.checked_add(time).unwrap();
         }
         fn as_clock(&self) -> Clock {
             let clock = self.clone();
@@ -567,12 +582,17 @@ mod tests {
 
     /// Writes the Generation's input.json as the controller would and returns attempt `attempt`'s spec.
     async fn task(store: &Arc<dyn ArtifactStore>, prompt: &str, attempt: u32) -> TaskSpec {
-        let layout = layout();
+        task_under(store, prompt, TaskKey::new("uid-1", attempt)).await
+    }
+
+    async fn task_under(store: &Arc<dyn ArtifactStore>, prompt: &str, key: TaskKey) -> TaskSpec {
+        let (uid, attempt) = (key.uid().to_owned(), key.attempt());
+        let layout = Layout::new("default", "todo", &uid).unwrap();
         let spec: GenerationSpec = serde_json::from_value(serde_json::json!({ "prompt": prompt })).unwrap();
         let input = TaskInput {
             namespace: "default".to_owned(),
             name: "todo".to_owned(),
-            uid: "uid-1".to_owned(),
+            uid: uid.clone(),
             attempt,
             observed_generation: 1,
             spec,
@@ -584,10 +604,10 @@ mod tests {
             .await
             .unwrap();
         TaskSpec {
-            key: TaskKey::new("uid-1", attempt),
+            key,
             namespace: "default".to_owned(),
             name: "todo".to_owned(),
-            uid: "uid-1".to_owned(),
+            uid,
             attempt,
             input_uri: store.uri(&layout.input()),
             labels: BTreeMap::new(),
@@ -944,11 +964,54 @@ mod tests {
         );
     }
 
+    /// New backends share the store and the clock, which moves only when the suite waits.
+    struct Harness(Fixture);
+
+    #[async_trait::async_trait]
+    impl conformance::Harness for Harness {
+        fn traits(&self) -> conformance::Traits {
+            conformance::Traits {
+                survives_restart: false,
+                enforces_deadline: false,
+            }
+        }
+
+        async fn backend(&self) -> Box<dyn Backend> {
+            let config = SimulatedConfig {
+                task_time: Duration::from_secs(1),
+            };
+            Box::new(SimulatedBackend::new(
+                config,
+                Arc::clone(&self.0.store),
+                self.0.clock.as_clock(),
+            ))
+        }
+
+        async fn task(&self, key: TaskKey, behaviour: Behaviour, deadline: Option<Duration>) -> TaskSpec {
+            let prompt = match behaviour {
+                Behaviour::Runs => "a todo app simulate:seconds=100000".to_owned(),
+                Behaviour::Exits(0) => "a todo app".to_owned(),
+                Behaviour::Exits(code) => format!("a todo app simulate:exit-code={code}"),
+            };
+            TaskSpec {
+                deadline,
+                ..task_under(&self.0.store, &prompt, key).await
+            }
+        }
+
+        async fn unstartable(&self, key: TaskKey) -> (Box<dyn Backend>, TaskSpec) {
+            let task = task_under(&self.0.store, "a todo app simulate:no-start", key).await;
+            (self.backend().await, task)
+        }
+
+        async fn wait(&self, time: Duration) {
+            self.0.clock.advance_by(time);
+        }
+    }
+
     #[tokio::test]
     async fn the_simulated_backend_keeps_the_backend_promises() {
-        let f = fixture();
-        let task = task(&f.store, "a todo app", 1).await;
-        crate::backend::conformance::check(&f.backend, &task).await;
+        conformance::check(&Harness(fixture())).await;
     }
 
     #[test]
@@ -963,7 +1026,13 @@ mod tests {
             }
         );
         assert_eq!(parsed.outcome(1), Outcome::GateFails(Gate::Smoke));
+        assert_eq!(
+            Directives::parse("simulate:exit-code=3").unwrap().outcome(1),
+            Outcome::Fail(3)
+        );
         for bad in [
+            "simulate:exit-code=0",
+            "simulate:exit-code=256",
             "simulate:fail=1",
             "simulate:seconds=x",
             "simulate:explode",
