@@ -419,7 +419,10 @@ pub struct EcsArgs {
 
 /// The ecs backend's settings from the flags, the region and endpoint from the standard AWS
 /// environment, and the agent its tasks run.
-fn ecs_config(args: &ControllerArgs, env: impl Fn(&str) -> Option<String>) -> Result<(EcsConfig, AgentName), Error> {
+fn ecs_config(
+    args: &ControllerArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(EcsConfig, AgentName), Error> {
     let ecs = &args.ecs;
     let needed = |value: &Option<String>, flag: &str| {
         value
@@ -428,7 +431,10 @@ fn ecs_config(args: &ControllerArgs, env: impl Fn(&str) -> Option<String>) -> Re
     };
     let mut config = EcsConfig::new(
         needed(&ecs.ecs_cluster, "--ecs-cluster (or APPGEN_ECS_CLUSTER)")?,
-        needed(&ecs.ecs_task_definition, "--ecs-task-definition (or APPGEN_ECS_TASK_DEFINITION)")?,
+        needed(
+            &ecs.ecs_task_definition,
+            "--ecs-task-definition (or APPGEN_ECS_TASK_DEFINITION)",
+        )?,
         ecs.ecs_container.clone(),
     );
     config.placement = if ecs.ecs_capacity_provider.is_empty() {
@@ -446,9 +452,7 @@ fn ecs_config(args: &ControllerArgs, env: impl Fn(&str) -> Option<String>) -> Re
     let first_set = |names: &[&str]| names.iter().find_map(|name| env(name).filter(|v| !v.is_empty()));
     config.region = first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
     config.endpoint = first_set(&["AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL"]);
-    config
-        .validate()
-        .map_err(|e| Error::Controller(e.to_string()))?;
+    config.validate().map_err(|e| Error::Controller(e.to_string()))?;
     // The model's credentials live in the task definition's secrets, which appgen cannot see.
     let agent = AgentName::from(args.agent.unwrap_or(Agent::Scaffold));
     tracing::info!(
@@ -469,7 +473,10 @@ fn ecs_config(args: &ControllerArgs, env: impl Fn(&str) -> Option<String>) -> Re
 /// `name`, `name:weight` or `name:weight:base`; the weight is 1 unless given.
 fn parse_capacity_provider(s: &str) -> Result<CapacityProvider, String> {
     let mut parts = s.split(':');
-    let name = parts.next().filter(|n| !n.is_empty()).ok_or("expected name[:weight[:base]]")?;
+    let name = parts
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or("expected name[:weight[:base]]")?;
     let number = |part: Option<&str>, default: i32, what: &str| {
         part.map_or(Ok(default), |p| {
             p.parse::<i32>()
@@ -680,5 +687,92 @@ mod tests {
             choose_agent(Some(Agent::Scaffold), with("ANTHROPIC_API_KEY"), &path),
             Agent::Scaffold
         );
+    }
+
+    #[test]
+    fn ecs_flags_and_the_aws_environment_shape_the_tasks() {
+        let args = parse(&[
+            "--backend=ecs",
+            "--ecs-cluster=appgen",
+            "--ecs-task-definition=appgen-generator:7",
+            "--ecs-subnets=subnet-a,subnet-b",
+            "--ecs-security-groups=sg-1",
+            "--ecs-assign-public-ip",
+            "--ecs-capacity-provider=FARGATE_SPOT:3,FARGATE:1:1",
+            "--ecs-cpu=2048",
+            "--ecs-memory=4096",
+            "--ecs-started-by=appgen-prod",
+        ]);
+        let env = |name: &str| match name {
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:5000".to_owned()),
+            "AWS_ENDPOINT_URL_ECS" => Some(String::new()),
+            _ => None,
+        };
+        let (config, agent) = ecs_config(&args, env).unwrap();
+        assert_eq!(
+            (
+                config.cluster.as_str(),
+                config.task_definition.as_str(),
+                config.container.as_str()
+            ),
+            ("appgen", "appgen-generator:7", "generator")
+        );
+        assert_eq!(config.subnets, ["subnet-a", "subnet-b"]);
+        assert_eq!(config.security_groups, ["sg-1"]);
+        assert!(config.assign_public_ip);
+        assert_eq!(
+            config.placement,
+            Placement::CapacityProviders(vec![
+                CapacityProvider {
+                    name: "FARGATE_SPOT".to_owned(),
+                    weight: 3,
+                    base: 0
+                },
+                CapacityProvider {
+                    name: "FARGATE".to_owned(),
+                    weight: 1,
+                    base: 1
+                },
+            ])
+        );
+        assert_eq!(
+            (config.cpu.as_deref(), config.memory.as_deref()),
+            (Some("2048"), Some("4096"))
+        );
+        assert_eq!(config.started_by, "appgen-prod");
+        assert_eq!(config.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            config.endpoint.as_deref(),
+            Some("http://127.0.0.1:5000"),
+            "an empty AWS_ENDPOINT_URL_ECS counts as unset"
+        );
+        assert_eq!(agent, AgentName::Scaffold);
+        assert!(
+            config
+                .env
+                .contains(&("AWS_REGION".to_owned(), "eu-west-1".to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_ecs_backend_names_the_flag_it_misses() {
+        let no_cluster = parse(&[
+            "--backend=ecs",
+            "--ecs-task-definition=appgen-generator",
+            "--ecs-subnets=subnet-a",
+        ]);
+        let error = ecs_config(&no_cluster, |_| None).err().unwrap().to_string();
+        assert!(error.contains("--ecs-cluster"), "{error}");
+        let no_subnets = parse(&[
+            "--backend=ecs",
+            "--ecs-cluster=appgen",
+            "--ecs-task-definition=appgen-generator",
+        ]);
+        let error = ecs_config(&no_subnets, |_| None).err().unwrap().to_string();
+        assert!(error.contains("--ecs-subnets"), "{error}");
+        for bad in ["", "FARGATE:x", "FARGATE:1:2:3"] {
+            assert!(parse_capacity_provider(bad).is_err(), "{bad:?}");
+        }
     }
 }

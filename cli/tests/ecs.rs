@@ -108,7 +108,9 @@ async fn serve_runs_a_generation_as_an_ecs_task_and_cancel_stops_it() {
     assert_eq!(tasks[0].last_status(), Some("RUNNING"));
     let command = tasks[0].overrides().unwrap().container_overrides()[0].command();
     assert!(
-        command.last().is_some_and(|input| input.starts_with(&format!("s3://{BUCKET}/prod/generations/default/on-ecs/{uid}/"))),
+        command.last().is_some_and(
+            |input| input.starts_with(&format!("s3://{BUCKET}/prod/generations/default/on-ecs/{uid}/"))
+        ),
         "the task reads its input from the bucket: {command:?}"
     );
 

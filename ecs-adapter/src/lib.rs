@@ -13,7 +13,9 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use appgen_controller::backend::{Backend, BackendError, TaskKey, TaskListing, TaskObservation, TaskSpec, TaskState};
+use appgen_controller::backend::{
+    Backend, BackendError, TaskKey, TaskListing, TaskObservation, TaskSpec, TaskState,
+};
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
@@ -160,7 +162,10 @@ impl EcsConfig {
             return refuse("cluster", "name the cluster (--ecs-cluster)");
         }
         if self.task_definition.is_empty() {
-            return refuse("task definition", "name the task definition (--ecs-task-definition)");
+            return refuse(
+                "task definition",
+                "name the task definition (--ecs-task-definition)",
+            );
         }
         if self.container.is_empty() {
             return refuse("container", "name the generator's container (--ecs-container)");
@@ -169,7 +174,10 @@ impl EcsConfig {
             return refuse("subnets", "awsvpc tasks need at least one subnet (--ecs-subnets)");
         }
         let started_by_ok = |c: char| c.is_ascii_alphanumeric() || "-_/".contains(c);
-        if self.started_by.is_empty() || self.started_by.len() > 36 || !self.started_by.chars().all(started_by_ok) {
+        if self.started_by.is_empty()
+            || self.started_by.len() > 36
+            || !self.started_by.chars().all(started_by_ok)
+        {
             return refuse(
                 "startedBy",
                 "use 1 to 36 letters, digits, '-', '_' or '/' (ECS's limit)",
@@ -178,7 +186,10 @@ impl EcsConfig {
         if let Placement::CapacityProviders(providers) = &self.placement
             && providers.is_empty()
         {
-            return refuse("capacity provider strategy", "name at least one capacity provider");
+            return refuse(
+                "capacity provider strategy",
+                "name at least one capacity provider",
+            );
         }
         if let Some(endpoint) = &self.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
@@ -259,7 +270,11 @@ pub fn task_observation(task: &Task, container: &str) -> TaskObservation {
     };
     match task.stop_code() {
         Some(TaskStopCode::TaskFailedToStart) => return failed_to_start("TaskFailedToStart"),
-        Some(code @ (TaskStopCode::SpotInterruption | TaskStopCode::ServiceSchedulerInitiated | TaskStopCode::TerminationNotice)) => {
+        Some(
+            code @ (TaskStopCode::SpotInterruption
+            | TaskStopCode::ServiceSchedulerInitiated
+            | TaskStopCode::TerminationNotice),
+        ) => {
             return failed_to_start(code.as_str());
         }
         Some(TaskStopCode::UserInitiated) => {
@@ -472,9 +487,11 @@ impl Backend for EcsBackend {
     }
 
     /// Looks for the key first: ECS honours a clientToken only for a while, and a task that
-    /// stopped hours ago must not start again under the same key.
+    /// stopped long ago must not start again under the same key. A key this instance launched
+    /// stays launched even once ECS has forgotten its task.
     async fn launch(&self, task: &TaskSpec) -> Result<(), BackendError> {
-        if self.failure(&task.key).is_some() || self.find(&task.key).await?.is_some() {
+        let launched = self.failure(&task.key).is_some() || self.known_arn(&task.key).is_some();
+        if launched || self.find(&task.key).await?.is_some() {
             return Ok(());
         }
         let config = &self.config;
@@ -599,7 +616,9 @@ fn network_configuration(config: &EcsConfig) -> Result<NetworkConfiguration, Bac
         .assign_public_ip(assign_public_ip)
         .build()
         .map_err(|e| BackendError::rejected(BACKEND, "RunTask", e.to_string()))?;
-    Ok(NetworkConfiguration::builder().awsvpc_configuration(awsvpc).build())
+    Ok(NetworkConfiguration::builder()
+        .awsvpc_configuration(awsvpc)
+        .build())
 }
 
 /// Throttling, server errors and the network may pass (the SDK has already retried them); the
@@ -617,8 +636,13 @@ where
                 service.err().message().unwrap_or("no message")
             );
             let passes = status >= 500
-                || ["ThrottlingException", "ServerException", "ServiceUnavailableException", "RequestLimitExceeded"]
-                    .contains(&code);
+                || [
+                    "ThrottlingException",
+                    "ServerException",
+                    "ServiceUnavailableException",
+                    "RequestLimitExceeded",
+                ]
+                .contains(&code);
             if passes {
                 BackendError::unavailable(BACKEND, operation, message)
             } else {
@@ -688,17 +712,18 @@ mod tests {
     }
 
     fn config() -> EcsConfig {
-        let mut config = EcsConfig::new("appgen".to_owned(), "appgen-generator:3".to_owned(), "generator".to_owned());
+        let mut config = EcsConfig::new(
+            "appgen".to_owned(),
+            "appgen-generator:3".to_owned(),
+            "generator".to_owned(),
+        );
         config.subnets = vec!["subnet-1".to_owned()];
         config
     }
 
     /// A described task: its lastStatus, stopCode, stoppedReason and the generator's exit code.
     fn task(last: &str, stop_code: Option<&str>, reason: Option<&str>, exit: Option<i32>) -> Task {
-        let container = Container::builder()
-            .name("generator")
-            .set_exit_code(exit)
-            .build();
+        let container = Container::builder().name("generator").set_exit_code(exit).build();
         // The sidecar ECS or the task definition may add, listed first; its exit code is not the generator's.
         let sidecar = Container::builder().name("log-router").exit_code(0).build();
         Task::builder()
@@ -726,9 +751,17 @@ mod tests {
     #[test]
     fn described_tasks_map_to_what_became_of_the_generator() {
         let cases = [
-            ("provisioning", task("PROVISIONING", None, None, None), TaskState::Pending),
+            (
+                "provisioning",
+                task("PROVISIONING", None, None, None),
+                TaskState::Pending,
+            ),
             ("pending", task("PENDING", None, None, None), TaskState::Pending),
-            ("activating", task("ACTIVATING", None, None, None), TaskState::Pending),
+            (
+                "activating",
+                task("ACTIVATING", None, None, None),
+                TaskState::Pending,
+            ),
             ("running", task("RUNNING", None, None, None), TaskState::Running),
             (
                 "stopping after running still holds its resources",
@@ -737,17 +770,32 @@ mod tests {
             ),
             (
                 "the generator succeeded",
-                task("STOPPED", Some("EssentialContainerExited"), Some("Essential container in task exited"), Some(0)),
+                task(
+                    "STOPPED",
+                    Some("EssentialContainerExited"),
+                    Some("Essential container in task exited"),
+                    Some(0),
+                ),
                 exited(0),
             ),
             (
                 "the generator failed",
-                task("STOPPED", Some("EssentialContainerExited"), Some("Essential container in task exited"), Some(3)),
+                task(
+                    "STOPPED",
+                    Some("EssentialContainerExited"),
+                    Some("Essential container in task exited"),
+                    Some(3),
+                ),
                 exited(3),
             ),
             (
                 "the task failed to start",
-                task("STOPPED", Some("TaskFailedToStart"), Some("Task failed to start"), None),
+                task(
+                    "STOPPED",
+                    Some("TaskFailedToStart"),
+                    Some("Task failed to start"),
+                    None,
+                ),
                 failed_to_start("TaskFailedToStart: Task failed to start"),
             ),
             (
@@ -755,7 +803,9 @@ mod tests {
                 task(
                     "STOPPED",
                     Some("TaskFailedToStart"),
-                    Some("CannotPullContainerError: pull image manifest has been retried 5 time(s): not found"),
+                    Some(
+                        "CannotPullContainerError: pull image manifest has been retried 5 time(s): not found",
+                    ),
                     None,
                 ),
                 failed_to_start(
@@ -764,7 +814,12 @@ mod tests {
             ),
             (
                 "an image pull error without a stop code",
-                task("STOPPED", None, Some("CannotPullContainerError: access denied"), None),
+                task(
+                    "STOPPED",
+                    None,
+                    Some("CannotPullContainerError: access denied"),
+                    None,
+                ),
                 failed_to_start("the task could not start: CannotPullContainerError: access denied"),
             ),
             (
@@ -775,16 +830,28 @@ mod tests {
                     Some("ResourceInitializationError: unable to pull secrets or registry auth"),
                     None,
                 ),
-                failed_to_start("TaskFailedToStart: ResourceInitializationError: unable to pull secrets or registry auth"),
+                failed_to_start(
+                    "TaskFailedToStart: ResourceInitializationError: unable to pull secrets or registry auth",
+                ),
             ),
             (
                 "Spot took the capacity back",
-                task("STOPPED", Some("SpotInterruption"), Some("Your Spot Task was interrupted."), Some(137)),
+                task(
+                    "STOPPED",
+                    Some("SpotInterruption"),
+                    Some("Your Spot Task was interrupted."),
+                    Some(137),
+                ),
                 failed_to_start("SpotInterruption: Your Spot Task was interrupted."),
             ),
             (
                 "the scheduler replaced the task",
-                task("STOPPED", Some("ServiceSchedulerInitiated"), Some("Task failed ELB health checks"), Some(143)),
+                task(
+                    "STOPPED",
+                    Some("ServiceSchedulerInitiated"),
+                    Some("Task failed ELB health checks"),
+                    Some(143),
+                ),
                 failed_to_start("ServiceSchedulerInitiated: Task failed ELB health checks"),
             ),
             (
@@ -802,7 +869,12 @@ mod tests {
             ),
             (
                 "stopped without an exit code",
-                task("STOPPED", Some("EssentialContainerExited"), Some("Essential container in task exited"), None),
+                task(
+                    "STOPPED",
+                    Some("EssentialContainerExited"),
+                    Some("Essential container in task exited"),
+                    None,
+                ),
                 TaskState::Exited {
                     code: None,
                     signal: None,
@@ -810,7 +882,11 @@ mod tests {
             ),
         ];
         for (case, described, expected) in cases {
-            assert_eq!(task_observation(&described, "generator").state, expected, "{case}");
+            assert_eq!(
+                task_observation(&described, "generator").state,
+                expected,
+                "{case}"
+            );
         }
     }
 
@@ -835,7 +911,10 @@ mod tests {
             .build();
         let observed = task_observation(&described, "generator");
         assert_eq!(observed.started_at, Some("2025-06-01T12:00:02Z".parse().unwrap()));
-        assert_eq!(observed.finished_at, Some("2025-06-01T12:10:00Z".parse().unwrap()));
+        assert_eq!(
+            observed.finished_at,
+            Some("2025-06-01T12:10:00Z".parse().unwrap())
+        );
         assert_eq!(observed.state, exited(0));
     }
 
@@ -864,7 +943,12 @@ mod tests {
         assert_eq!(container.name(), Some("generator"));
         assert_eq!(
             container.command(),
-            ["appgen", "generate", "--input", "s3://appgen/generations/team-a/todo/input.json"]
+            [
+                "appgen",
+                "generate",
+                "--input",
+                "s3://appgen/generations/team-a/todo/input.json"
+            ]
         );
         let env: Vec<_> = container
             .environment()
@@ -873,11 +957,21 @@ mod tests {
             .collect();
         assert_eq!(
             env,
-            [("APPGEN_TASK_KEY", format!("{UID}-2").as_str()), ("APPGEN_AGENT", "scaffold")]
+            [
+                ("APPGEN_TASK_KEY", format!("{UID}-2").as_str()),
+                ("APPGEN_AGENT", "scaffold")
+            ]
         );
-        assert_eq!((overrides.cpu(), overrides.memory()), (Some("2048"), Some("4096")));
+        assert_eq!(
+            (overrides.cpu(), overrides.memory()),
+            (Some("2048"), Some("4096"))
+        );
         let plain = task_overrides(&spec(), &self::config());
-        assert_eq!((plain.cpu(), plain.memory()), (None, None), "the task definition's sizes apply");
+        assert_eq!(
+            (plain.cpu(), plain.memory()),
+            (None, None),
+            "the task definition's sizes apply"
+        );
     }
 
     #[test]
@@ -886,7 +980,9 @@ mod tests {
             ("subnets", |c| c.subnets.clear()),
             ("startedBy", |c| c.started_by = "a".repeat(37)),
             ("startedBy", |c| c.started_by = "app gen".to_owned()),
-            ("capacity provider strategy", |c| c.placement = Placement::CapacityProviders(Vec::new())),
+            ("capacity provider strategy", |c| {
+                c.placement = Placement::CapacityProviders(Vec::new())
+            }),
             ("endpoint", |c| c.endpoint = Some("localhost:5000".to_owned())),
         ];
         for (setting, breaks) in broken {

@@ -123,7 +123,8 @@ impl MotoEcs {
             log,
         };
         moto.wait_until_listening(port);
-        let definitions = json!({ TASK_DEFINITION: "appgen/generator:test", MISSING_TASK_DEFINITION: MISSING_IMAGE });
+        let definitions =
+            json!({ TASK_DEFINITION: "appgen/generator:test", MISSING_TASK_DEFINITION: MISSING_IMAGE });
         let out = Command::new("python3")
             .args([
                 "-c",
@@ -175,7 +176,11 @@ impl MotoEcs {
 
     /// The backend's settings for this server, running `task_definition`, retrying quickly.
     pub fn config(&self, task_definition: &str) -> EcsConfig {
-        let mut config = EcsConfig::new(CLUSTER.to_owned(), task_definition.to_owned(), CONTAINER.to_owned());
+        let mut config = EcsConfig::new(
+            CLUSTER.to_owned(),
+            task_definition.to_owned(),
+            CONTAINER.to_owned(),
+        );
         config.subnets = vec![self.subnet.clone()];
         config.security_groups = vec![self.security_group.clone()];
         config.endpoint = Some(self.endpoint.clone());
@@ -276,7 +281,9 @@ impl EcsStandIn {
 
     /// Listens on a free loopback port in front of `moto`; returns the address.
     async fn serve(&self, moto: String) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
         let address = listener.local_addr().unwrap();
         let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let stand_in = self.clone();
@@ -285,7 +292,9 @@ impl EcsStandIn {
                 let (stand_in, client, moto) = (stand_in.clone(), client.clone(), moto.clone());
                 let service = hyper::service::service_fn(move |request| {
                     let (stand_in, client, moto) = (stand_in.clone(), client.clone(), moto.clone());
-                    async move { Ok::<_, std::convert::Infallible>(stand_in.answer(request, &client, &moto).await) }
+                    async move {
+                        Ok::<_, std::convert::Infallible>(stand_in.answer(request, &client, &moto).await)
+                    }
                 });
                 tokio::spawn(async move {
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -336,7 +345,10 @@ impl EcsStandIn {
                 forwarded = forwarded.header(name, value);
             }
         }
-        let response = client.request(forwarded.body(Full::new(body)).unwrap()).await.unwrap();
+        let response = client
+            .request(forwarded.body(Full::new(body)).unwrap())
+            .await
+            .unwrap();
         self.state().reached_moto.push(operation.clone());
         let status = response.status().as_u16();
         let answer = response.into_body().collect().await.unwrap().to_bytes();
@@ -375,7 +387,10 @@ fn take(counts: &mut HashMap<String, u32>, operation: &str) -> bool {
 
 /// The task as ECS would describe it (see the module documentation).
 fn act_out(task: &mut Value) {
-    let image = task["containers"][0]["image"].as_str().unwrap_or_default().to_owned();
+    let image = task["containers"][0]["image"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let input = task["overrides"]["containerOverrides"][0]["command"]
         .as_array()
         .and_then(|c| c.last())
@@ -400,11 +415,17 @@ fn act_out(task: &mut Value) {
     if image == MISSING_IMAGE {
         stop(
             "TaskFailedToStart",
-            &format!("CannotPullContainerError: pull image manifest has been retried 5 time(s): {image}: not found"),
+            &format!(
+                "CannotPullContainerError: pull image manifest has been retried 5 time(s): {image}: not found"
+            ),
             None,
         );
     } else if let Some(code) = exit_code {
-        stop("EssentialContainerExited", "Essential container in task exited", Some(code));
+        stop(
+            "EssentialContainerExited",
+            "Essential container in task exited",
+            Some(code),
+        );
     } else if stopped_by_stop_task {
         // The generator ends on StopTask's SIGTERM.
         stop("UserInitiated", &stop_reason, Some(143));

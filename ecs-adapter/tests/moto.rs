@@ -32,7 +32,13 @@ fn spec(namespace: &str, name: &str, uid: &str, attempt: u32, input_uri: &str) -
 }
 
 fn running_task() -> TaskSpec {
-    spec("team-a", "todo", UID, 1, "s3://appgen/generations/team-a/todo/runs/input.json")
+    spec(
+        "team-a",
+        "todo",
+        UID,
+        1,
+        "s3://appgen/generations/team-a/todo/runs/input.json",
+    )
 }
 
 async fn backend(moto: &MotoEcs) -> EcsBackend {
@@ -52,7 +58,10 @@ async fn a_launched_task_runs_on_fargate_tagged_with_its_generation_and_key() {
     let backend = backend(&moto).await;
     let task = running_task();
     backend.launch(&task).await.unwrap();
-    assert_eq!(backend.observe(&task.key).await.unwrap().state, TaskState::Running);
+    assert_eq!(
+        backend.observe(&task.key).await.unwrap().state,
+        TaskState::Running
+    );
 
     let tasks = moto.tasks().await;
     assert_eq!(tasks.len(), 1, "{tasks:?}");
@@ -112,16 +121,28 @@ async fn observations_follow_the_task_from_running_to_its_end() {
         ),
     ];
     for (attempt, (behaviour, expected)) in (1..).zip(cases) {
-        let task = spec("team-a", "todo", UID, attempt, &format!("s3://appgen/{behaviour}/input.json"));
+        let task = spec(
+            "team-a",
+            "todo",
+            UID,
+            attempt,
+            &format!("s3://appgen/{behaviour}/input.json"),
+        );
         backend.launch(&task).await.unwrap();
-        assert_eq!(backend.observe(&task.key).await.unwrap().state, expected, "{behaviour}");
+        assert_eq!(
+            backend.observe(&task.key).await.unwrap().state,
+            expected,
+            "{behaviour}"
+        );
     }
 
     let missing = moto.backend(moto.config(MISSING_TASK_DEFINITION)).await;
     let task = spec("team-a", "todo", UID, 9, "s3://appgen/runs/input.json");
     missing.launch(&task).await.unwrap();
     match missing.observe(&task.key).await.unwrap().state {
-        TaskState::FailedToStart { reason } => assert!(reason.contains("CannotPullContainerError"), "{reason}"),
+        TaskState::FailedToStart { reason } => {
+            assert!(reason.contains("CannotPullContainerError"), "{reason}")
+        }
         other => panic!("an image that cannot be pulled is FailedToStart, not {other:?}"),
     }
 }
@@ -139,11 +160,17 @@ async fn a_task_ecs_cannot_place_failed_to_start() {
     let task = running_task();
     backend.launch(&task).await.unwrap();
     match backend.observe(&task.key).await.unwrap().state {
-        TaskState::FailedToStart { reason } => assert!(reason.contains("Capacity is unavailable"), "{reason}"),
+        TaskState::FailedToStart { reason } => {
+            assert!(reason.contains("Capacity is unavailable"), "{reason}")
+        }
         other => panic!("a RunTask failure is FailedToStart, not {other:?}"),
     }
     backend.launch(&task).await.unwrap();
-    assert_eq!(moto.stand_in.reached_moto("RunTask"), 0, "the key's attempt is over");
+    assert_eq!(
+        moto.stand_in.reached_moto("RunTask"),
+        0,
+        "the key's attempt is over"
+    );
     assert!(moto.tasks().await.is_empty());
 }
 
@@ -164,7 +191,11 @@ async fn stop_ends_the_task_in_ecs_and_succeeds_again_and_for_unknown_keys() {
     );
     backend.stop(&task.key).await.unwrap();
     backend.stop(&TaskKey::new("never-launched", 1)).await.unwrap();
-    assert_eq!(moto.stand_in.reached_moto("StopTask"), 1, "a stopped task is not stopped again");
+    assert_eq!(
+        moto.stand_in.reached_moto("StopTask"),
+        1,
+        "a stopped task is not stopped again"
+    );
     let tasks = moto.tasks().await;
     assert_eq!(tasks[0].last_status(), Some("STOPPED"));
     assert_eq!(tasks[0].desired_status(), Some("STOPPED"));
@@ -176,7 +207,13 @@ async fn a_restarted_backend_lists_every_generations_tasks_for_adoption_and_the_
     let moto = MotoEcs::start().await;
     let before = backend(&moto).await;
     let running = running_task();
-    let finished = spec("team-b", "blog", "0d1e2f3a-0000-4000-8000-000000000001", 2, "s3://appgen/exit-0/input.json");
+    let finished = spec(
+        "team-b",
+        "blog",
+        "0d1e2f3a-0000-4000-8000-000000000001",
+        2,
+        "s3://appgen/exit-0/input.json",
+    );
     before.launch(&running).await.unwrap();
     before.launch(&finished).await.unwrap();
     // A task of another appgen installation on the same cluster is not ours to sweep.
@@ -184,7 +221,13 @@ async fn a_restarted_backend_lists_every_generations_tasks_for_adoption_and_the_
     other.started_by = "appgen-staging".to_owned();
     moto.backend(other)
         .await
-        .launch(&spec("team-c", "shop", "0d1e2f3a-0000-4000-8000-000000000002", 1, "s3://x/runs/input.json"))
+        .launch(&spec(
+            "team-c",
+            "shop",
+            "0d1e2f3a-0000-4000-8000-000000000002",
+            1,
+            "s3://x/runs/input.json",
+        ))
         .await
         .unwrap();
 
@@ -200,7 +243,12 @@ async fn a_restarted_backend_lists_every_generations_tasks_for_adoption_and_the_
     assert_eq!(
         listed,
         [
-            (running.key.clone(), "team-a".to_owned(), "todo".to_owned(), TaskState::Running),
+            (
+                running.key.clone(),
+                "team-a".to_owned(),
+                "todo".to_owned(),
+                TaskState::Running
+            ),
             (
                 finished.key.clone(),
                 "team-b".to_owned(),
@@ -224,7 +272,10 @@ async fn throttled_calls_are_retried_and_never_start_a_second_task() {
     backend.launch(&task).await.unwrap();
     assert_eq!(moto.stand_in.reached_moto("RunTask"), 1);
     moto.stand_in.throttle("DescribeTasks", 2);
-    assert_eq!(backend.observe(&task.key).await.unwrap().state, TaskState::Running);
+    assert_eq!(
+        backend.observe(&task.key).await.unwrap().state,
+        TaskState::Running
+    );
 
     // ECS started the task but its answer was lost: the SDK's retry sends the same clientToken,
     // which ECS answers with the first task.
@@ -238,7 +289,9 @@ async fn throttled_calls_are_retried_and_never_start_a_second_task() {
     let third = spec("team-a", "todo", UID, 3, "s3://appgen/runs/input.json");
     moto.stand_in.throttle("RunTask", 3);
     match backend.launch(&third).await {
-        Err(BackendError::Unavailable { operation, message, .. }) => {
+        Err(BackendError::Unavailable {
+            operation, message, ..
+        }) => {
             assert_eq!(operation, "RunTask");
             assert!(message.contains("ThrottlingException"), "{message}");
         }
@@ -287,7 +340,13 @@ impl conformance::Harness for Harness {
 
     async fn unstartable(&self, key: TaskKey) -> (Box<dyn Backend>, TaskSpec) {
         let backend = self.0.backend(self.0.config(MISSING_TASK_DEFINITION)).await;
-        let task = spec("team-a", "todo", key.uid(), key.attempt(), "s3://appgen/conformance/runs/input.json");
+        let task = spec(
+            "team-a",
+            "todo",
+            key.uid(),
+            key.attempt(),
+            "s3://appgen/conformance/runs/input.json",
+        );
         (Box::new(backend), task)
     }
 }
