@@ -976,7 +976,8 @@ mod tests {
 
     #[test]
     fn settings_ecs_would_refuse_are_refused_by_name() {
-        let broken: [(&str, fn(&mut EcsConfig)); 5] = [
+        type Breaks = fn(&mut EcsConfig);
+        let broken: [(&str, Breaks); 5] = [
             ("subnets", |c| c.subnets.clear()),
             ("startedBy", |c| c.started_by = "a".repeat(37)),
             ("startedBy", |c| c.started_by = "app gen".to_owned()),
