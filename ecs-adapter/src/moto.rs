@@ -266,6 +266,11 @@ impl EcsStandIn {
         self.state().lose.insert(operation.to_owned(), times);
     }
 
+    /// Forgets the clientTokens seen so far, as ECS does after a while.
+    pub fn forget_client_tokens(&self) {
+        self.state().tokens.clear();
+    }
+
     /// How many calls of `operation` reached moto.
     pub fn reached_moto(&self, operation: &str) -> usize {
         self.state()

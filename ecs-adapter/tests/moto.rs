@@ -100,6 +100,22 @@ async fn a_second_launch_with_the_same_key_starts_no_second_task_even_after_a_re
 }
 
 #[tokio::test]
+async fn a_key_whose_client_token_ecs_forgot_is_still_not_launched_twice() {
+    let moto = MotoEcs::start().await;
+    let task = spec("team-a", "todo", UID, 1, "s3://appgen/exit-0/input.json");
+    backend(&moto).await.launch(&task).await.unwrap();
+    moto.stand_in.forget_client_tokens();
+    let restarted = backend(&moto).await;
+    restarted.launch(&task).await.unwrap();
+    assert_eq!(
+        moto.stand_in.reached_moto("RunTask"),
+        1,
+        "the task was found by its tag"
+    );
+    assert_eq!(moto.tasks().await.len(), 1);
+}
+
+#[tokio::test]
 async fn observations_follow_the_task_from_running_to_its_end() {
     let moto = MotoEcs::start().await;
     let backend = backend(&moto).await;
