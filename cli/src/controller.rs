@@ -395,15 +395,23 @@ pub struct EcsArgs {
     /// The security groups of generator tasks, comma-separated (outbound HTTPS is all they need).
     #[arg(long, env = "APPGEN_ECS_SECURITY_GROUPS", value_delimiter = ',')]
     pub ecs_security_groups: Vec<String>,
-    /// Gives generator tasks a public IP: for public subnets without a NAT gateway.
-    #[arg(long, env = "APPGEN_ECS_ASSIGN_PUBLIC_IP")]
+    /// `ENABLED` gives generator tasks a public IP, for public subnets without a NAT gateway;
+    /// `DISABLED` (the default) for private subnets. The bare flag means `ENABLED`.
+    #[arg(
+        long,
+        env = "APPGEN_ECS_ASSIGN_PUBLIC_IP",
+        default_value = "DISABLED",
+        num_args = 0..=1,
+        default_missing_value = "ENABLED",
+        value_parser = parse_assign_public_ip
+    )]
     pub ecs_assign_public_ip: bool,
     /// The launch type when no capacity provider is named.
     #[arg(long, env = "APPGEN_ECS_LAUNCH_TYPE", default_value = "FARGATE")]
     pub ecs_launch_type: String,
     /// A capacity provider, `name[:weight[:base]]`, instead of the launch type, e.g.
     /// `FARGATE_SPOT:3,FARGATE:1:1`; comma-separated or repeated.
-    #[arg(long, env = "APPGEN_ECS_CAPACITY_PROVIDERS", value_delimiter = ',', value_parser = parse_capacity_provider)]
+    #[arg(long, env = "APPGEN_ECS_CAPACITY_PROVIDER", value_delimiter = ',', value_parser = parse_capacity_provider)]
     pub ecs_capacity_provider: Vec<CapacityProvider>,
     /// Task CPU units instead of the task definition's, e.g. `2048` (two vCPU).
     #[arg(long, env = "APPGEN_ECS_CPU")]
@@ -468,6 +476,15 @@ fn ecs_config(
             .filter_map(|name| Some(((*name).to_owned(), env(name)?))),
     );
     Ok((config, agent))
+}
+
+/// ECS's own words, `ENABLED` or `DISABLED`, or `true` or `false`.
+fn parse_assign_public_ip(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "enabled" | "true" => Ok(true),
+        "disabled" | "false" => Ok(false),
+        _ => Err("expected ENABLED or DISABLED".to_owned()),
+    }
 }
 
 /// `name`, `name:weight` or `name:weight:base`; the weight is 1 unless given.
@@ -697,7 +714,7 @@ mod tests {
             "--ecs-task-definition=appgen-generator:7",
             "--ecs-subnets=subnet-a,subnet-b",
             "--ecs-security-groups=sg-1",
-            "--ecs-assign-public-ip",
+            "--ecs-assign-public-ip=ENABLED",
             "--ecs-capacity-provider=FARGATE_SPOT:3,FARGATE:1:1",
             "--ecs-cpu=2048",
             "--ecs-memory=4096",
@@ -774,5 +791,24 @@ mod tests {
         for bad in ["", "FARGATE:x", "FARGATE:1:2:3"] {
             assert!(parse_capacity_provider(bad).is_err(), "{bad:?}");
         }
+        assert!(parse_assign_public_ip("sometimes").is_err());
+    }
+
+    #[test]
+    fn a_public_ip_is_asked_for_in_ecss_words_or_by_the_bare_flag() {
+        let base = [
+            "--backend=ecs",
+            "--ecs-cluster=appgen",
+            "--ecs-task-definition=g",
+            "--ecs-subnets=s",
+        ];
+        let assigned = |extra: &[&str]| {
+            let flags: Vec<&str> = base.iter().chain(extra).copied().collect();
+            parse(&flags).ecs.ecs_assign_public_ip
+        };
+        assert!(!assigned(&[]), "DISABLED unless asked");
+        assert!(assigned(&["--ecs-assign-public-ip"]));
+        assert!(assigned(&["--ecs-assign-public-ip=ENABLED"]));
+        assert!(!assigned(&["--ecs-assign-public-ip=DISABLED"]));
     }
 }
