@@ -20,6 +20,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use crate::Error;
 use crate::generate::Agent;
 use appgen_crd::AgentName;
+use appgen_ecs::{CapacityProvider, EcsBackend, EcsConfig, Placement};
 use appgen_generator::delivery::DELIVERY_ENV;
 
 /// Where generator tasks run.
@@ -31,6 +32,8 @@ pub enum BackendKind {
     Simulated,
     /// A Job per task in the Generation's namespace, in the cluster of the kubeconfig.
     Kubernetes,
+    /// An ECS task per attempt (RunTask), on Fargate or a capacity provider; see docs/ecs.md.
+    Ecs,
 }
 
 /// Where the Generations live, which decides whether Jobs may name them as owners.
@@ -122,6 +125,8 @@ pub struct ControllerArgs {
     /// Seconds a finished Job and its pod stay for `kubectl logs`.
     #[arg(long, default_value_t = 3600)]
     pub job_ttl_seconds: u64,
+    #[command(flatten)]
+    pub ecs: EcsArgs,
     /// Seconds between sweeps that stop tasks whose Generation is gone.
     #[arg(long, default_value_t = 30, hide = true)]
     pub sweep_seconds: u64,
@@ -274,6 +279,15 @@ pub async fn build(
                 metrics_clock.clone(),
             ))
         }
+        BackendKind::Ecs => {
+            let (config, chosen) = ecs_config(args, |name| std::env::var(name).ok())?;
+            agent = Some(chosen);
+            Arc::new(
+                EcsBackend::connect(config)
+                    .await
+                    .map_err(|e| Error::Controller(e.to_string()))?,
+            )
+        }
         BackendKind::Kubernetes => {
             let (config, chosen) = kubernetes_config(args, generations)?;
             agent = Some(chosen);
@@ -360,6 +374,142 @@ fn kubernetes_config(
         .env
         .extend(std::env::vars().filter(|(name, _)| STORE_ENV.contains(&name.as_str())));
     Ok((config, agent))
+}
+
+/// The ecs backend's flags (`--backend ecs`); docs/ecs.md says what each needs on the AWS side.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EcsArgs {
+    /// The cluster's name or ARN.
+    #[arg(long, env = "APPGEN_ECS_CLUSTER")]
+    pub ecs_cluster: Option<String>,
+    /// The task definition (`family`, `family:revision` or ARN) whose container runs
+    /// `appgen generate`; its `secrets` hold the generator's credentials.
+    #[arg(long, env = "APPGEN_ECS_TASK_DEFINITION")]
+    pub ecs_task_definition: Option<String>,
+    /// The container of that task definition that runs the generator.
+    #[arg(long, env = "APPGEN_ECS_CONTAINER", default_value = "generator")]
+    pub ecs_container: String,
+    /// The awsvpc subnets of generator tasks, comma-separated.
+    #[arg(long, env = "APPGEN_ECS_SUBNETS", value_delimiter = ',')]
+    pub ecs_subnets: Vec<String>,
+    /// The security groups of generator tasks, comma-separated (outbound HTTPS is all they need).
+    #[arg(long, env = "APPGEN_ECS_SECURITY_GROUPS", value_delimiter = ',')]
+    pub ecs_security_groups: Vec<String>,
+    /// `ENABLED` gives generator tasks a public IP, for public subnets without a NAT gateway;
+    /// `DISABLED` (the default) for private subnets. The bare flag means `ENABLED`.
+    #[arg(
+        long,
+        env = "APPGEN_ECS_ASSIGN_PUBLIC_IP",
+        default_value = "DISABLED",
+        num_args = 0..=1,
+        default_missing_value = "ENABLED",
+        value_parser = parse_assign_public_ip
+    )]
+    pub ecs_assign_public_ip: bool,
+    /// The launch type when no capacity provider is named.
+    #[arg(long, env = "APPGEN_ECS_LAUNCH_TYPE", default_value = "FARGATE")]
+    pub ecs_launch_type: String,
+    /// A capacity provider, `name[:weight[:base]]`, instead of the launch type, e.g.
+    /// `FARGATE_SPOT:3,FARGATE:1:1`; comma-separated or repeated.
+    #[arg(long, env = "APPGEN_ECS_CAPACITY_PROVIDER", value_delimiter = ',', value_parser = parse_capacity_provider)]
+    pub ecs_capacity_provider: Vec<CapacityProvider>,
+    /// Task CPU units instead of the task definition's, e.g. `2048` (two vCPU).
+    #[arg(long, env = "APPGEN_ECS_CPU")]
+    pub ecs_cpu: Option<String>,
+    /// Task memory in MiB instead of the task definition's, e.g. `4096`.
+    #[arg(long, env = "APPGEN_ECS_MEMORY")]
+    pub ecs_memory: Option<String>,
+    /// What marks this installation's tasks for ListTasks; one value per installation sharing a
+    /// cluster, since the orphan sweep stops the tasks it lists whose Generation is gone.
+    #[arg(long, env = "APPGEN_ECS_STARTED_BY", default_value = "appgen")]
+    pub ecs_started_by: String,
+}
+
+/// The ecs backend's settings from the flags, the region and endpoint from the standard AWS
+/// environment, and the agent its tasks run.
+fn ecs_config(
+    args: &ControllerArgs,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(EcsConfig, AgentName), Error> {
+    let ecs = &args.ecs;
+    let needed = |value: &Option<String>, flag: &str| {
+        value
+            .clone()
+            .ok_or_else(|| Error::Controller(format!("--backend ecs needs {flag}")))
+    };
+    let mut config = EcsConfig::new(
+        needed(&ecs.ecs_cluster, "--ecs-cluster (or APPGEN_ECS_CLUSTER)")?,
+        needed(
+            &ecs.ecs_task_definition,
+            "--ecs-task-definition (or APPGEN_ECS_TASK_DEFINITION)",
+        )?,
+        ecs.ecs_container.clone(),
+    );
+    config.placement = if ecs.ecs_capacity_provider.is_empty() {
+        Placement::LaunchType(ecs.ecs_launch_type.clone())
+    } else {
+        Placement::CapacityProviders(ecs.ecs_capacity_provider.clone())
+    };
+    config.subnets = ecs.ecs_subnets.clone();
+    config.security_groups = ecs.ecs_security_groups.clone();
+    config.assign_public_ip = ecs.ecs_assign_public_ip;
+    config.cpu = ecs.ecs_cpu.clone();
+    config.memory = ecs.ecs_memory.clone();
+    config.started_by = ecs.ecs_started_by.clone();
+    // An empty variable counts as unset, as it does for the AWS CLI.
+    let first_set = |names: &[&str]| names.iter().find_map(|name| env(name).filter(|v| !v.is_empty()));
+    config.region = first_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
+    config.endpoint = first_set(&["AWS_ENDPOINT_URL_ECS", "AWS_ENDPOINT_URL"]);
+    config.validate().map_err(|e| Error::Controller(e.to_string()))?;
+    // The model's credentials live in the task definition's secrets, which appgen cannot see.
+    let agent = AgentName::from(args.agent.unwrap_or(Agent::Scaffold));
+    tracing::info!(
+        agent = agent.as_str(),
+        "agent for ECS tasks (--agent claude-code when the task definition's secrets hold ANTHROPIC_API_KEY)"
+    );
+    config
+        .env
+        .push(("APPGEN_AGENT".to_owned(), agent.as_str().to_owned()));
+    config.env.extend(
+        STORE_ENV
+            .iter()
+            .filter_map(|name| Some(((*name).to_owned(), env(name)?))),
+    );
+    Ok((config, agent))
+}
+
+/// ECS's own words, `ENABLED` or `DISABLED`, or `true` or `false`.
+fn parse_assign_public_ip(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "enabled" | "true" => Ok(true),
+        "disabled" | "false" => Ok(false),
+        _ => Err("expected ENABLED or DISABLED".to_owned()),
+    }
+}
+
+/// `name`, `name:weight` or `name:weight:base`; the weight is 1 unless given.
+fn parse_capacity_provider(s: &str) -> Result<CapacityProvider, String> {
+    let mut parts = s.split(':');
+    let name = parts
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or("expected name[:weight[:base]]")?;
+    let number = |part: Option<&str>, default: i32, what: &str| {
+        part.map_or(Ok(default), |p| {
+            p.parse::<i32>()
+                .map_err(|_| format!("the {what} of {name} is not a number: {p:?}"))
+        })
+    };
+    let weight = number(parts.next(), 1, "weight")?;
+    let base = number(parts.next(), 0, "base")?;
+    if parts.next().is_some() {
+        return Err("expected name[:weight[:base]]".to_owned());
+    }
+    Ok(CapacityProvider {
+        name: name.to_owned(),
+        weight,
+        base,
+    })
 }
 
 fn parse_node_label(s: &str) -> Result<(String, String), String> {
@@ -554,5 +704,111 @@ mod tests {
             choose_agent(Some(Agent::Scaffold), with("ANTHROPIC_API_KEY"), &path),
             Agent::Scaffold
         );
+    }
+
+    #[test]
+    fn ecs_flags_and_the_aws_environment_shape_the_tasks() {
+        let args = parse(&[
+            "--backend=ecs",
+            "--ecs-cluster=appgen",
+            "--ecs-task-definition=appgen-generator:7",
+            "--ecs-subnets=subnet-a,subnet-b",
+            "--ecs-security-groups=sg-1",
+            "--ecs-assign-public-ip=ENABLED",
+            "--ecs-capacity-provider=FARGATE_SPOT:3,FARGATE:1:1",
+            "--ecs-cpu=2048",
+            "--ecs-memory=4096",
+            "--ecs-started-by=appgen-prod",
+        ]);
+        let env = |name: &str| match name {
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            "AWS_ENDPOINT_URL" => Some("http://127.0.0.1:5000".to_owned()),
+            "AWS_ENDPOINT_URL_ECS" => Some(String::new()),
+            _ => None,
+        };
+        let (config, agent) = ecs_config(&args, env).unwrap();
+        assert_eq!(
+            (
+                config.cluster.as_str(),
+                config.task_definition.as_str(),
+                config.container.as_str()
+            ),
+            ("appgen", "appgen-generator:7", "generator")
+        );
+        assert_eq!(config.subnets, ["subnet-a", "subnet-b"]);
+        assert_eq!(config.security_groups, ["sg-1"]);
+        assert!(config.assign_public_ip);
+        assert_eq!(
+            config.placement,
+            Placement::CapacityProviders(vec![
+                CapacityProvider {
+                    name: "FARGATE_SPOT".to_owned(),
+                    weight: 3,
+                    base: 0
+                },
+                CapacityProvider {
+                    name: "FARGATE".to_owned(),
+                    weight: 1,
+                    base: 1
+                },
+            ])
+        );
+        assert_eq!(
+            (config.cpu.as_deref(), config.memory.as_deref()),
+            (Some("2048"), Some("4096"))
+        );
+        assert_eq!(config.started_by, "appgen-prod");
+        assert_eq!(config.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            config.endpoint.as_deref(),
+            Some("http://127.0.0.1:5000"),
+            "an empty AWS_ENDPOINT_URL_ECS counts as unset"
+        );
+        assert_eq!(agent, AgentName::Scaffold);
+        assert!(
+            config
+                .env
+                .contains(&("AWS_REGION".to_owned(), "eu-west-1".to_owned()))
+        );
+    }
+
+    #[test]
+    fn the_ecs_backend_names_the_flag_it_misses() {
+        let no_cluster = parse(&[
+            "--backend=ecs",
+            "--ecs-task-definition=appgen-generator",
+            "--ecs-subnets=subnet-a",
+        ]);
+        let error = ecs_config(&no_cluster, |_| None).err().unwrap().to_string();
+        assert!(error.contains("--ecs-cluster"), "{error}");
+        let no_subnets = parse(&[
+            "--backend=ecs",
+            "--ecs-cluster=appgen",
+            "--ecs-task-definition=appgen-generator",
+        ]);
+        let error = ecs_config(&no_subnets, |_| None).err().unwrap().to_string();
+        assert!(error.contains("--ecs-subnets"), "{error}");
+        for bad in ["", "FARGATE:x", "FARGATE:1:2:3"] {
+            assert!(parse_capacity_provider(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_assign_public_ip("sometimes").is_err());
+    }
+
+    #[test]
+    fn a_public_ip_is_asked_for_in_ecss_words_or_by_the_bare_flag() {
+        let base = [
+            "--backend=ecs",
+            "--ecs-cluster=appgen",
+            "--ecs-task-definition=g",
+            "--ecs-subnets=s",
+        ];
+        let assigned = |extra: &[&str]| {
+            let flags: Vec<&str> = base.iter().chain(extra).copied().collect();
+            parse(&flags).ecs.ecs_assign_public_ip
+        };
+        assert!(!assigned(&[]), "DISABLED unless asked");
+        assert!(assigned(&["--ecs-assign-public-ip"]));
+        assert!(assigned(&["--ecs-assign-public-ip=ENABLED"]));
+        assert!(!assigned(&["--ecs-assign-public-ip=DISABLED"]));
     }
 }
