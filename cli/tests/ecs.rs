@@ -128,3 +128,123 @@ async fn serve_runs_a_generation_as_an_ecs_task_and_cancel_stops_it() {
     assert_eq!(tasks[0].last_status(), Some("STOPPED"));
     assert_eq!(tasks[0].stopped_reason(), Some("stopped by appgen"));
 }
+
+/// Deploys `deploy/aws/appgen.yaml` into `moto` through the template's own test (which checks it)
+/// and returns the service container's environment from the deployed task definition, with the
+/// stack's outputs.
+async fn deploy_the_aws_stack(moto: &MotoEcs) -> (Vec<(String, String)>, serde_json::Value) {
+    let outputs = tempfile::NamedTempFile::new().unwrap();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let deployed = Command::new("python3")
+        .args(["-m", "pytest", "-q", "deploy/aws/test_stack.py"])
+        .args(["-k", "test_outputs_name_every_setting_appgen_needs"])
+        .current_dir(&repo)
+        .env("APPGEN_MOTO_ENDPOINT", &moto.moto_endpoint)
+        .env("APPGEN_STACK_OUTPUTS", outputs.path())
+        .output()
+        .expect("python3 runs pytest (scripts/test installs it)");
+    assert!(
+        deployed.status.success(),
+        "deploying the stack into moto failed:\n{}{}",
+        String::from_utf8_lossy(&deployed.stdout),
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    let outputs: serde_json::Value = serde_json::from_slice(&std::fs::read(outputs.path()).unwrap()).unwrap();
+
+    // Read with boto3: moto's task definitions carry numbers and nulls where the Rust SDK wants
+    // strings and objects, and the backend itself never reads them.
+    let script = r#"
+import boto3, json, sys
+ecs = boto3.client("ecs", endpoint_url=sys.argv[1], region_name=sys.argv[2],
+                   aws_access_key_id="testing", aws_secret_access_key="testing")
+for arn in ecs.list_task_definitions()["taskDefinitionArns"]:
+    (c, *_) = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"]
+    if c.get("command") == ["serve"]:
+        print(json.dumps({e["name"]: e["value"] for e in c["environment"]}))
+"#;
+    let read = Command::new("python3")
+        .args(["-c", script, &moto.moto_endpoint, REGION])
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    let env: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&read.stdout)
+        .unwrap_or_else(|e| panic!("no service task definition running `appgen serve` ({e})"));
+    let env = env
+        .into_iter()
+        .map(|(name, value)| match value {
+            serde_json::Value::String(text) => (name, text),
+            // moto keeps a numeric parameter (MaxRunning) as a number; ECS has only strings.
+            other => (name, other.to_string()),
+        })
+        .collect();
+    (env, outputs)
+}
+
+#[tokio::test]
+async fn serve_configured_as_the_aws_stack_configures_it_launches_generator_tasks_there() {
+    let moto = MotoEcs::start().await;
+    let (service_env, outputs) = deploy_the_aws_stack(&moto).await;
+    // The service task's own settings, as the template writes them; only where it listens and
+    // keeps its data are this machine's, and the AWS endpoints are moto's.
+    let mut env: Vec<(&str, &str)> = service_env
+        .iter()
+        .filter(|(name, _)| !["APPGEN_LISTEN", "APPGEN_DATA_DIR"].contains(&name.as_str()))
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    env.extend([
+        ("AWS_ENDPOINT_URL_ECS", moto.endpoint.as_str()),
+        ("AWS_ENDPOINT_URL", moto.moto_endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("APPGEN_S3_FORCE_PATH_STYLE", "true"),
+    ]);
+    let server = Server::start_with_env(&["--sweep-seconds", "1"], &env);
+    let api: Api<Generation> = Api::namespaced(server.client().await, "default");
+    let created = api
+        .create(
+            &PostParams::default(),
+            &Generation::new("from-stack", GenerationSpec::from_prompt("A todo list")),
+        )
+        .await
+        .unwrap();
+    wait_for(&api, "from-stack", |g| phase(g) == Some(Phase::Running)).await;
+
+    let cluster = outputs["env"]["APPGEN_ECS_CLUSTER"].as_str().unwrap();
+    let ecs = moto.client().await;
+    let arns = ecs.list_tasks().cluster(cluster).send().await.unwrap();
+    assert_eq!(
+        arns.task_arns().len(),
+        1,
+        "one task on the stack's cluster\n{}",
+        server.log()
+    );
+    let described = ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .set_tasks(Some(arns.task_arns().to_vec()))
+        .include(aws_sdk_ecs::types::TaskField::Tags)
+        .send()
+        .await
+        .unwrap();
+    let task = &described.tasks()[0];
+    assert_eq!(
+        task.task_definition_arn(),
+        outputs["env"]["APPGEN_ECS_TASK_DEFINITION"].as_str(),
+        "the stack's generator task definition"
+    );
+    let uid = task.tags().iter().find(|t| t.key() == Some("appgen.dev/uid"));
+    assert_eq!(
+        uid.and_then(|t| t.value()),
+        created.uid().as_deref(),
+        "tagged as the stack's IAM policy requires"
+    );
+    let input = task.overrides().unwrap().container_overrides()[0]
+        .command()
+        .last()
+        .cloned();
+    let bucket = outputs["env"]["APPGEN_ARTIFACTS"].as_str().unwrap();
+    assert!(
+        input.as_deref().is_some_and(|i| i.starts_with(bucket)),
+        "the task reads its input from the stack's bucket {bucket}: {input:?}"
+    );
+}

@@ -8,6 +8,8 @@
 //!   with that code at once, anything else runs until stopped), a task whose image is
 //!   [`MISSING_IMAGE`] fails to pull, and StopTask records `UserInitiated` as ECS does;
 //! - a RunTask on the capacity provider [`NO_CAPACITY`] is answered with a placement failure;
+//! - moto places capacity-provider tasks only on EC2 instances, so a RunTask on Fargate's own
+//!   providers (`FARGATE`, `FARGATE_SPOT`) reaches moto as launch type FARGATE;
 //! - the test can make it answer calls with `ThrottlingException`, or lose moto's answer.
 //!
 //! Everything else is moto's. Available with the crate's `moto` feature.
@@ -318,7 +320,7 @@ impl EcsStandIn {
         moto: &str,
     ) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
-        let body = body.collect().await.unwrap().to_bytes();
+        let mut body = body.collect().await.unwrap().to_bytes();
         let operation = parts
             .headers
             .get("x-amz-target")
@@ -341,12 +343,23 @@ impl EcsStandIn {
                     "reason": "Capacity is unavailable at this time. Please try again later or in a different availability zone" }] });
                 return json_response(200, Bytes::from(failure.to_string()));
             }
+            let fargate =
+                |p: &Value| matches!(p["capacityProvider"].as_str(), Some("FARGATE" | "FARGATE_SPOT"));
+            if let (Some(strategy), Value::Object(run)) = (strategy, &asked)
+                && strategy.iter().all(fargate)
+            {
+                let mut run = run.clone();
+                run.remove("capacityProviderStrategy");
+                run.insert("launchType".to_owned(), json!("FARGATE"));
+                body = Bytes::from(Value::Object(run).to_string());
+            }
         }
         let mut forwarded = Request::builder()
             .method(parts.method.clone())
             .uri(format!("{moto}{}", parts.uri.path()));
         for (name, value) in &parts.headers {
-            if name != hyper::header::HOST {
+            // The body may have been rewritten above; hyper sets its length.
+            if name != hyper::header::HOST && name != hyper::header::CONTENT_LENGTH {
                 forwarded = forwarded.header(name, value);
             }
         }

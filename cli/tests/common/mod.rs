@@ -96,7 +96,11 @@ impl Server {
             .arg(self.data_dir())
             .args(&self.extra_args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "info")
+            // TEST_SERVE_LOG=debug (a RUST_LOG filter) makes a failing test's serve.log say more.
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_SERVE_LOG").unwrap_or("info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
