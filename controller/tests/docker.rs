@@ -353,6 +353,50 @@ async fn a_missing_image_fails_to_start_and_is_never_pulled() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_container_the_engine_will_not_create_or_start_fails_to_start_and_is_not_left_behind() {
+    let podman = engine();
+    let cases = [
+        (
+            "no-network-1",
+            DockerConfig {
+                network: Some("appgen-no-such-network".to_owned()),
+                ..config(BEHAVING)
+            },
+            (
+                "the engine refused to create the container",
+                "appgen-no-such-network",
+            ),
+        ),
+        (
+            "no-user-1",
+            DockerConfig {
+                user: Some("appgen-no-such-user".to_owned()),
+                ..config(BEHAVING)
+            },
+            ("the container could not start", "appgen-no-such-user"),
+        ),
+    ];
+    for (key, config, (how, named)) in cases {
+        let backend = backend(&podman, config);
+        let task = spec(key, "refused", "file:///artifacts/runs/input.json");
+        backend
+            .launch(&task)
+            .await
+            .expect("the refusal is reported by observe");
+        let observation = backend.observe(&task.key).await.unwrap();
+        let TaskState::FailedToStart { reason } = &observation.state else {
+            panic!("{key}: {observation:?}");
+        };
+        assert!(
+            reason.starts_with(how) && reason.contains(named),
+            "{key}: {reason}"
+        );
+        assert!(containers(&podman).is_empty(), "{key}: {:?}", containers(&podman));
+        backend.stop(&task.key).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn the_container_gets_its_env_limits_network_and_artifact_store_and_its_logs_are_kept() {
     let podman = engine();
     let artifacts = podman.dir().join("artifacts");

@@ -8,7 +8,10 @@
 //! generator's own event log in the artifact store is the lasting record.
 //!
 //! Images are never pulled: a task whose image the engine does not have fails to start, which
-//! spends no retry, and says how to provide the image.
+//! spends no retry, and says how to provide the image. So does a container the engine refuses to
+//! create or start (an unknown network or user). Tasks run under the engine's init as PID 1, which
+//! passes `stop`'s SIGTERM on and reaps orphans; a program missing from the image is therefore the
+//! init's non-zero exit, a generator failure, as on the other backends' images.
 //!
 //! Building the container ([`task_container`]) and reading its state ([`container_observation`])
 //! are pure functions; the backend only sends the requests.
@@ -148,8 +151,7 @@ pub fn task_container(task: &TaskSpec, config: &DockerConfig) -> (String, Contai
         // An init as PID 1 passes the stop signal on and reaps the processes the generator spawns.
         init: Some(true),
         network_mode: config.network.clone(),
-        // Whole nano-CPUs: 1.5 CPUs is 1.5e9; f64 holds every realistic count exactly.
-        #[allow(clippy::cast_possible_truncation)]
+        // The engine counts billionths of a CPU.
         nano_cpus: config.cpus.map(|cpus| (cpus * 1e9).round() as i64),
         memory: config.memory_bytes,
         // Swap would let a task past its memory limit, slowly.
@@ -332,11 +334,23 @@ impl DockerBackend {
         }
     }
 
-    async fn start(&self, name: &str) -> Result<(), BackendError> {
+    /// Starts the created container. When the engine answers that it cannot (the runtime found no
+    /// program to run, a mount failed), the container is removed and the refusal kept for
+    /// `observe`: engines leave such a container `created` with no error recorded, which would
+    /// look Pending for ever.
+    async fn start(&self, key: &TaskKey, name: &str) -> Result<(), BackendError> {
         match self.engine.start_container(name, None).await {
             // 304: it runs already, started by a launch before this one.
-            Err(e) if status(&e) != Some(304) => Err(engine_error("launch", e)),
-            _ => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if status(&e) == Some(304) => Ok(()),
+            Err(e) if status(&e).is_some() => {
+                let reason = format!("the container could not start: {e}");
+                tracing::warn!(%key, %reason, "a task container could not start");
+                self.remove(name).await?;
+                self.refuse(key, Some(reason));
+                Ok(())
+            }
+            Err(e) => Err(engine_error("launch", e)),
         }
     }
 
@@ -395,7 +409,7 @@ impl Backend for DockerBackend {
                 .as_ref()
                 .is_some_and(|s| s.error.as_deref().is_some_and(|e| !e.is_empty()));
             if created && !failed {
-                self.start(&name).await?;
+                return self.start(&task.key, &name).await;
             }
             return Ok(());
         }
@@ -413,17 +427,25 @@ impl Backend for DockerBackend {
             ..CreateContainerOptions::default()
         };
         if let Err(e) = self.engine.create_container(Some(options), body).await {
-            // Another launch of the key created it meanwhile (Docker answers 409, podman 500).
+            // Another launch of the key may have created it meanwhile (Docker answers 409, podman 500).
             if self.inspect(&name, OPERATION).await?.is_none() {
-                if status(&e) == Some(404) {
-                    self.refuse(&task.key, Some(self.missing_image()));
-                    return Ok(());
-                }
-                return Err(engine_error(OPERATION, e));
+                let Some(code) = status(&e) else {
+                    return Err(engine_error(OPERATION, e));
+                };
+                // The engine answered and would not create it (the image went, a network or a
+                // setting it does not know): asking again the same way will not help.
+                let reason = if code == 404 {
+                    self.missing_image()
+                } else {
+                    format!("the engine refused to create the container: {e}")
+                };
+                tracing::warn!(key = %task.key, %reason, "a task container could not be created");
+                self.refuse(&task.key, Some(reason));
+                return Ok(());
             }
         }
         tracing::info!(key = %task.key, container = %name, "starting a task container");
-        self.start(&name).await
+        self.start(&task.key, &name).await
     }
 
     async fn observe(&self, key: &TaskKey) -> Result<TaskObservation, BackendError> {
