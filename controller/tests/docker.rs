@@ -306,7 +306,7 @@ async fn list_names_each_tasks_generation_and_forgets_finished_ones_after_a_whil
         .into_iter()
         .map(|l| l.key)
         .collect();
-    assert_eq!(listed, [running.key.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&running.key));
     assert_eq!(
         tomorrow.observe(&finished.key).await.unwrap(),
         TaskObservation::missing()
