@@ -50,6 +50,11 @@ impl LocalStore {
         LocalStore::new(PathBuf::from(path))
     }
 
+    /// The directory the store is in, e.g. to mount it into a container at the same path.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     fn path_of(&self, key: &str) -> PathBuf {
         self.root.join(key)
     }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use appgen_artifacts::{ArtifactStore, LocalStore};
 use appgen_controller::backend::{
-    Backend, KubernetesBackend, KubernetesConfig, ProcessBackend, ProcessConfig, SecretEnv, SimulatedBackend,
-    SimulatedConfig,
+    Backend, BindMount, DockerBackend, DockerConfig, KubernetesBackend, KubernetesConfig, ProcessBackend,
+    ProcessConfig, SecretEnv, SimulatedBackend, SimulatedConfig,
 };
 use appgen_controller::plan::Policy;
 use appgen_controller::{Clock, ControllerConfig, Metrics};
@@ -34,6 +34,8 @@ pub enum BackendKind {
     Kubernetes,
     /// An ECS task per attempt (RunTask), on Fargate or a capacity provider; see docs/ecs.md.
     Ecs,
+    /// A container per task on a Docker-compatible engine (Docker, or `podman system service`).
+    Docker,
 }
 
 /// Where the Generations live, which decides whether Jobs may name them as owners.
@@ -122,11 +124,40 @@ pub struct ControllerArgs {
     /// Seconds a generator pod may wait for a node before its attempt fails to start.
     #[arg(long, default_value_t = 300)]
     pub generator_unschedulable_seconds: u64,
-    /// Seconds a finished Job and its pod stay for `kubectl logs`.
+    /// Seconds a finished Job and its pod (`--backend kubernetes`), or a finished container
+    /// (`--backend docker`), stay for their logs.
     #[arg(long, default_value_t = 3600)]
     pub job_ttl_seconds: u64,
     #[command(flatten)]
     pub ecs: EcsArgs,
+    /// The engine of `--backend docker`: its unix socket, `unix:///path` [default: DOCKER_HOST, else
+    /// unix:///var/run/docker.sock].
+    #[arg(long, env = "DOCKER_HOST")]
+    pub docker_host: Option<String>,
+    /// The generator image of `--backend docker`, already on the engine (it is never pulled); it
+    /// runs `appgen generate --input <uri>`.
+    #[arg(long, env = "APPGEN_DOCKER_IMAGE")]
+    pub docker_image: Option<String>,
+    /// The network generator containers join, e.g. `none` [default: the engine's].
+    #[arg(long, env = "APPGEN_DOCKER_NETWORK")]
+    pub docker_network: Option<String>,
+    /// CPUs a generator container may use, e.g. `1.5` (`--backend docker`).
+    #[arg(long)]
+    pub docker_cpus: Option<f64>,
+    /// Memory a generator container may use: bytes, or with a suffix k, m or g, e.g. `4g`
+    /// (`--backend docker`).
+    #[arg(long, value_parser = parse_bytes)]
+    pub docker_memory: Option<i64>,
+    /// The most processes a generator container may have (`--backend docker`).
+    #[arg(long)]
+    pub docker_pids: Option<i64>,
+    /// The user generator containers run as, `uid[:gid]` or a name [default: the image's].
+    #[arg(long)]
+    pub docker_user: Option<String>,
+    /// A host path mounted read-only into generator containers, `HOST` (at the same path) or
+    /// `HOST:CONTAINER`, e.g. the host's Node; repeatable (`--backend docker`).
+    #[arg(long, value_parser = parse_mount)]
+    pub docker_mount: Vec<BindMount>,
     /// Seconds between sweeps that stop tasks whose Generation is gone.
     #[arg(long, default_value_t = 30, hide = true)]
     pub sweep_seconds: u64,
@@ -295,6 +326,33 @@ pub async fn build(
             // reaches only its embedded API server, where no pod can run.
             let client = crate::serve::cluster_client(crate::serve::Component::Controller).await?;
             Arc::new(KubernetesBackend::new(client, config, metrics_clock.clone()))
+        }
+        BackendKind::Docker => {
+            let artifacts = match &args.artifacts {
+                None => Some(
+                    std::path::absolute(data_dir.join("artifacts"))
+                        .map_err(|e| Error::Controller(format!("resolving the artifact directory: {e}")))?,
+                ),
+                Some(uri) if uri.starts_with("file://") => Some(
+                    LocalStore::from_uri(uri)
+                        .map_err(|e| Error::Controller(e.to_string()))?
+                        .root()
+                        .to_owned(),
+                ),
+                Some(_) => None,
+            };
+            let (config, chosen) = docker_config(args, artifacts, pnpm_store(args, data_dir)?, |name| {
+                std::env::var(name).ok()
+            })?;
+            agent = Some(chosen);
+            let host = args
+                .docker_host
+                .clone()
+                .unwrap_or_else(|| "unix:///var/run/docker.sock".to_owned());
+            Arc::new(
+                DockerBackend::connect(&host, config, metrics_clock.clone())
+                    .map_err(|e| Error::Controller(e.to_string()))?,
+            )
         }
     };
     let policy = Policy {
@@ -512,6 +570,97 @@ fn parse_capacity_provider(s: &str) -> Result<CapacityProvider, String> {
     })
 }
 
+/// The containers' shape, from the flags, the local artifact directory (None: the store is remote),
+/// pnpm's store and the controller's environment, and the agent they run.
+fn docker_config(
+    args: &ControllerArgs,
+    artifacts: Option<PathBuf>,
+    pnpm_store: PathBuf,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<(DockerConfig, AgentName), Error> {
+    let image = args.docker_image.clone().ok_or_else(|| {
+        Error::Controller("--backend docker needs --docker-image (or APPGEN_DOCKER_IMAGE)".to_owned())
+    })?;
+    let mut config = DockerConfig::new(image);
+    config.network = args.docker_network.clone();
+    config.cpus = args.docker_cpus;
+    config.memory_bytes = args.docker_memory;
+    config.pids = args.docker_pids;
+    config.user = args.docker_user.clone();
+    config.keep_finished = Duration::from_secs(args.job_ttl_seconds);
+    config.mounts = args.docker_mount.clone();
+    config.artifacts_dir = artifacts;
+    // The store is shared with every task (and the host's own runs), so installs after the first
+    // need no network: containers often have none.
+    config.mounts.push(BindMount {
+        host: pnpm_store.clone(),
+        container: pnpm_store.clone(),
+        read_only: false,
+    });
+    config
+        .env
+        .push(("APPGEN_PNPM_STORE".to_owned(), pnpm_store.display().to_string()));
+    // The image holds the claude CLI; the model's credentials come from the controller's
+    // environment, as for process tasks.
+    let credentials = ["ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL"]
+        .into_iter()
+        .any(|name| env(name).is_some_and(|v| !v.is_empty()));
+    let agent = AgentName::from(args.agent.unwrap_or(if credentials {
+        Agent::ClaudeCode
+    } else {
+        Agent::Scaffold
+    }));
+    tracing::info!(agent = agent.as_str(), "agent for generator containers");
+    config
+        .env
+        .push(("APPGEN_AGENT".to_owned(), agent.as_str().to_owned()));
+    // APPGEN_CLAUDE names a program on this host, not in the image.
+    let passed = MODEL_ENV
+        .iter()
+        .chain(DELIVERY_ENV)
+        .chain(STORE_ENV)
+        .filter(|name| **name != "APPGEN_CLAUDE");
+    config
+        .env
+        .extend(passed.filter_map(|name| Some(((*name).to_owned(), env(name)?))));
+    Ok((config, agent))
+}
+
+/// `4g`, `512m`, `64k` or plain bytes, as `docker run --memory` reads them.
+fn parse_bytes(s: &str) -> Result<i64, String> {
+    let lower = s.trim().to_ascii_lowercase();
+    let (number, unit) = match lower.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((at, _)) => lower.split_at(at),
+        None => (lower.as_str(), ""),
+    };
+    let scale: i64 = match unit.trim_end_matches('b') {
+        "" => 1,
+        "k" => 1 << 10,
+        "m" => 1 << 20,
+        "g" => 1 << 30,
+        _ => return Err(format!("{s}: expected bytes or a number with k, m or g")),
+    };
+    number
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{s}: expected a positive size such as 512m or 4g"))
+}
+
+/// `HOST` mounts at the same path; `HOST:CONTAINER` elsewhere. Both absolute; always read-only.
+fn parse_mount(s: &str) -> Result<BindMount, String> {
+    let (host, container) = s.split_once(':').unwrap_or((s, s));
+    if !host.starts_with('/') || !container.starts_with('/') {
+        return Err(format!("{s}: expected /host/path or /host/path:/container/path"));
+    }
+    Ok(BindMount {
+        host: host.into(),
+        container: container.into(),
+        read_only: true,
+    })
+}
+
 fn parse_node_label(s: &str) -> Result<(String, String), String> {
     let (key, value) = s.split_once('=').ok_or("expected key=value")?;
     Ok((key.to_owned(), value.to_owned()))
@@ -673,6 +822,99 @@ mod tests {
             ["--generator-node-selector=pool"],
             ["--generator-toleration=spot"],
             ["--generator-secret-env=KEY=anthropic"],
+        ] {
+            assert!(
+                <Flags as clap::Parser>::try_parse_from(std::iter::once("appgen").chain(flags)).is_err(),
+                "{flags:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn docker_flags_shape_the_generator_containers() {
+        let args = parse(&[
+            "--backend=docker",
+            "--docker-image=localhost/appgen-generator:1",
+            "--docker-network=none",
+            "--docker-cpus=1.5",
+            "--docker-memory=4g",
+            "--docker-pids=512",
+            "--docker-user=1000:1000",
+            "--docker-mount=/opt/node-22",
+            "--docker-mount=/usr/local/bin/appgen:/opt/appgen/appgen",
+            "--job-ttl-seconds=60",
+        ]);
+        let env = |name: &str| match name {
+            "ANTHROPIC_API_KEY" => Some("sk-test".to_owned()),
+            "APPGEN_CLAUDE" => Some("/home/me/bin/claude".to_owned()),
+            "AWS_REGION" => Some("eu-west-1".to_owned()),
+            _ => None,
+        };
+        let (config, agent) = docker_config(
+            &args,
+            Some("/data/artifacts".into()),
+            "/data/pnpm-store".into(),
+            env,
+        )
+        .unwrap();
+        assert_eq!(config.image, "localhost/appgen-generator:1");
+        assert_eq!(config.network.as_deref(), Some("none"));
+        assert_eq!(config.cpus, Some(1.5));
+        assert_eq!(config.memory_bytes, Some(4 << 30));
+        assert_eq!(config.pids, Some(512));
+        assert_eq!(config.user.as_deref(), Some("1000:1000"));
+        assert_eq!(config.keep_finished, Duration::from_secs(60));
+        assert_eq!(config.artifacts_dir, Some(PathBuf::from("/data/artifacts")));
+        let mounts: Vec<_> = config
+            .mounts
+            .iter()
+            .map(|m| {
+                (
+                    m.host.to_str().unwrap(),
+                    m.container.to_str().unwrap(),
+                    m.read_only,
+                )
+            })
+            .collect();
+        assert_eq!(
+            mounts,
+            [
+                ("/opt/node-22", "/opt/node-22", true),
+                ("/usr/local/bin/appgen", "/opt/appgen/appgen", true),
+                ("/data/pnpm-store", "/data/pnpm-store", false),
+            ]
+        );
+        assert_eq!(agent, AgentName::ClaudeCode, "credentials choose claude-code");
+        let names: Vec<_> = config.env.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "APPGEN_PNPM_STORE",
+                "APPGEN_AGENT",
+                "ANTHROPIC_API_KEY",
+                "AWS_REGION"
+            ],
+            "a host path to claude means nothing in the image"
+        );
+    }
+
+    #[test]
+    fn docker_needs_an_image_and_well_formed_sizes_and_mounts() {
+        let error = docker_config(&parse(&["--backend=docker"]), None, "/s".into(), |_| None).unwrap_err();
+        assert!(error.to_string().contains("--docker-image"), "{error}");
+        for (size, bytes) in [
+            ("512m", 512 << 20),
+            ("4G", 4 << 30),
+            ("64kb", 64 << 10),
+            ("1000", 1000),
+        ] {
+            assert_eq!(parse_bytes(size), Ok(bytes), "{size}");
+        }
+        for flags in [
+            ["--docker-memory=lots"],
+            ["--docker-memory=-1g"],
+            ["--docker-mount=relative/path"],
+            ["--docker-mount=/host:relative"],
         ] {
             assert!(
                 <Flags as clap::Parser>::try_parse_from(std::iter::once("appgen").chain(flags)).is_err(),

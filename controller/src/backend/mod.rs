@@ -7,6 +7,7 @@
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod docker;
 mod kubernetes;
 mod process;
 mod simulated;
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+pub use docker::*;
 pub use kubernetes::*;
 pub use process::*;
 pub use simulated::*;
