@@ -95,7 +95,8 @@ pub struct EcsConfig {
     pub task_definition: String,
     /// The container in that task definition that runs the generator; the overrides name it.
     pub container: String,
-    /// The program the container runs, given `--input <uri>`.
+    /// The container's command, given `--input <uri>`. ECS overrides the image's CMD and keeps its
+    /// ENTRYPOINT, which is `appgen` in the generator image (generator/Dockerfile).
     pub command: Vec<String>,
     pub placement: Placement,
     /// The awsvpc subnets for the task's network interface, in the cluster's VPC.
@@ -134,7 +135,7 @@ impl EcsConfig {
             cluster,
             task_definition,
             container,
-            command: vec!["appgen".to_owned(), "generate".to_owned()],
+            command: vec!["generate".to_owned()],
             placement: Placement::LaunchType("FARGATE".to_owned()),
             subnets: Vec::new(),
             security_groups: Vec::new(),
@@ -944,7 +945,6 @@ mod tests {
         assert_eq!(
             container.command(),
             [
-                "appgen",
                 "generate",
                 "--input",
                 "s3://appgen/generations/team-a/todo/input.json"

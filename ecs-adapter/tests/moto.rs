@@ -77,7 +77,7 @@ async fn a_launched_task_runs_on_fargate_tagged_with_its_generation_and_key() {
     assert_eq!(overrides.name(), Some(CONTAINER));
     assert_eq!(
         overrides.command(),
-        ["appgen", "generate", "--input", task.input_uri.as_str()]
+        ["generate", "--input", task.input_uri.as_str()]
     );
 }
 
