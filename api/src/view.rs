@@ -56,6 +56,16 @@ pub fn phase(generation: &Generation) -> Phase {
         .unwrap_or(Phase::Pending)
 }
 
+/// Whether the generation made an archive: a delivery step after it may have failed, or a
+/// redelivery may be running, and the archive is still there to download.
+pub fn has_archive(generation: &Generation) -> bool {
+    generation
+        .status
+        .as_ref()
+        .and_then(|s| s.outputs.as_ref())
+        .is_some_and(|o| o.sha256.is_some() && o.archive_url.is_some())
+}
+
 pub fn finished(generation: &Generation) -> bool {
     matches!(
         phase(generation),
@@ -68,7 +78,7 @@ impl GenerationView {
         let namespace = generation.metadata.namespace.clone().unwrap_or_default();
         let name = generation.metadata.name.clone().unwrap_or_default();
         let path = generation_path(&namespace, &name);
-        let delivered = phase(generation) == Phase::Delivered;
+        let archived = has_archive(generation);
         GenerationView {
             uid: generation.metadata.uid.clone().unwrap_or_default(),
             created_at: generation
@@ -80,7 +90,7 @@ impl GenerationView {
             status: generation.status.clone(),
             links: Links {
                 events: format!("{path}/events"),
-                archive: delivered.then(|| format!("{path}/archive")),
+                archive: archived.then(|| format!("{path}/archive")),
                 screenshots: Vec::new(),
                 self_: path,
             },
