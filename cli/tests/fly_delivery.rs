@@ -415,8 +415,7 @@ fn with_the_s3_store_the_machine_fetches_the_stored_archive_through_a_presigned_
             commit: None,
         }),
     };
-    // The bucket, the stored archive and the input, as the controller and an earlier attempt left
-    // them (moto takes unsigned requests).
+    // The bucket, the stored archive and the input, as the controller and an earlier attempt left them.
     let object = |key: &str| format!("{}/appgen-test/{prefix}{key}", moto.endpoint);
     curl(&["-X", "PUT", &format!("{}/appgen-test", moto.endpoint)], None);
     curl(
@@ -434,14 +433,15 @@ fn with_the_s3_store_the_machine_fetches_the_stored_archive_through_a_presigned_
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
-    let result: appgen_crd::task::TaskResult =
-        serde_json::from_slice(&curl(&[&object("attempts/2/result.json")], None)).unwrap();
     assert_eq!(
         output.status.code(),
         Some(0),
-        "{}\n{result:?}",
-        String::from_utf8_lossy(&output.stderr)
+        "{}\n{:?}",
+        String::from_utf8_lossy(&output.stderr),
+        fly.state.lock().unwrap().fetched
     );
+    let result: appgen_crd::task::TaskResult =
+        serde_json::from_slice(&curl(&[&object("attempts/2/result.json")], None)).unwrap();
     let outputs = result.outputs.unwrap();
     assert_eq!(outputs.url.as_deref(), Some("https://todo.fly.dev"));
     assert_eq!(outputs.sha256.as_deref(), Some(sha256.as_str()));
@@ -455,16 +455,26 @@ fn with_the_s3_store_the_machine_fetches_the_stored_archive_through_a_presigned_
         "a presigned URL of the store: {url}"
     );
     assert!(!String::from_utf8_lossy(&output.stderr).contains(TOKEN));
+    // Without its signature the same object is refused: the URL works because it is presigned.
+    let unsigned = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(url.split('?').next().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&unsigned.stdout), "403");
 }
 
-/// Runs curl with `args`, sending `body` when given, and returns what it printed; fails the test
-/// on an HTTP error.
+/// Runs curl with `args` as a signed S3 request with moto's test credentials, sending `body` when
+/// given, and returns what it printed; fails the test on an HTTP error.
 fn curl(args: &[&str], body: Option<&[u8]>) -> Vec<u8> {
     use std::io::Write;
     let mut child = std::process::Command::new("curl")
-        .args(["-sSf"])
+        .args(["-sSf", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "testing:testing"])
         .args(args)
-        .args(body.map_or(&[][..], |_| &["--data-binary", "@-"][..]))
+        // As bytes: with curl's default form type, moto would read the archive as a form.
+        .args(body.map_or(&[][..], |_| {
+            &["-H", "Content-Type: application/octet-stream", "--data-binary", "@-"][..]
+        }))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
