@@ -90,6 +90,16 @@ fn one_user_can_neither_see_nor_touch_another_users_generations() {
     assert_eq!(again.json()["spec"]["redeliver"], 1);
     let busy = ann.post(&format!("{running}/redeliver"), json!({}));
     assert_eq!(busy.status, 409, "{}", busy.body);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let view = ann.get(&delivered).json();
+        let status = &view["status"];
+        if status["observedRedeliver"] == 1 && status["phase"] == "Delivered" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never delivered again: {view}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     // What Bob hears about Ann's generation is what he hears about one that does not exist.
     let name = delivered.rsplit('/').next().unwrap();
     let message = |path: &str| {
