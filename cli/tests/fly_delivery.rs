@@ -469,11 +469,22 @@ fn with_the_s3_store_the_machine_fetches_the_stored_archive_through_a_presigned_
 fn curl(args: &[&str], body: Option<&[u8]>) -> Vec<u8> {
     use std::io::Write;
     let mut child = std::process::Command::new("curl")
-        .args(["-sSf", "--aws-sigv4", "aws:amz:us-east-1:s3", "--user", "testing:testing"])
+        .args([
+            "-sSf",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:s3",
+            "--user",
+            "testing:testing",
+        ])
         .args(args)
         // As bytes: with curl's default form type, moto would read the archive as a form.
         .args(body.map_or(&[][..], |_| {
-            &["-H", "Content-Type: application/octet-stream", "--data-binary", "@-"][..]
+            &[
+                "-H",
+                "Content-Type: application/octet-stream",
+                "--data-binary",
+                "@-",
+            ][..]
         }))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -219,6 +219,16 @@ pub fn parent_refusal(generation: &Generation, parent: Option<&Generation>) -> O
     }
 }
 
+/// The commit a follow-up's push must land on: the parent's, when the parent pushed to the same
+/// repository and branch (`spec.delivery.git` alike); a follow-up sent elsewhere starts afresh there.
+pub fn parent_commit(generation: &Generation, parent: Option<&Generation>) -> Option<String> {
+    let git = |g: &Generation| g.spec.delivery.as_ref().and_then(|d| d.git.clone());
+    let parent = parent?;
+    let target = git(generation)?;
+    (git(parent)? == target).then_some(())?;
+    parent.status.as_ref()?.outputs.as_ref()?.commit.clone()
+}
+
 /// Decides the next step. Pure: the same inputs always give the same plan.
 pub fn plan(generation: &Generation, observed: &Observed<'_>, now: jiff::Timestamp, policy: &Policy) -> Plan {
     let now = whole_seconds(now);

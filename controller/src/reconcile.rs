@@ -514,9 +514,7 @@ async fn launch(
             .unwrap_or(1),
         spec: generation.spec.clone(),
         artifacts: context.store.uri(layout.prefix()),
-        parent_commit: parent
-            .as_ref()
-            .and_then(|p| p.status.as_ref()?.outputs.as_ref()?.commit.clone()),
+        parent_commit: plan::parent_commit(generation, parent.as_ref()),
         parent_uid: parent.and_then(|p| p.metadata.uid),
         redelivery,
     };

@@ -762,3 +762,37 @@ fn a_generation_created_with_spec_redeliver_set_delivers_once() {
     let p = plan_at(&g, None, None, Slot::Granted, 0);
     assert_eq!(p.status.observed_redeliver, Some(3));
 }
+
+#[test]
+fn a_follow_up_lands_on_its_parents_commit_only_where_the_parent_pushed() {
+    let git = |repository: &str| {
+        Some(appgen_crd::DeliverySpec {
+            git: Some(appgen_crd::GitDelivery {
+                repository: Some(repository.into()),
+                branch: None,
+            }),
+            deploy: None,
+        })
+    };
+    let parent = generation()
+        .with_spec(|s| s.delivery = git("acme/todo"))
+        .with_status(|s| {
+            s.outputs = Some(Outputs {
+                commit: Some("c0ffee".into()),
+                ..Outputs::default()
+            });
+        });
+    let child = |delivery| {
+        generation().with_spec(|s| {
+            s.parent = Some("todo".into());
+            s.delivery = delivery;
+        })
+    };
+    assert_eq!(
+        parent_commit(&child(git("acme/todo")), Some(&parent)),
+        Some("c0ffee".into())
+    );
+    assert_eq!(parent_commit(&child(git("acme/other")), Some(&parent)), None);
+    assert_eq!(parent_commit(&child(None), Some(&parent)), None);
+    assert_eq!(parent_commit(&child(git("acme/todo")), None), None);
+}
