@@ -347,8 +347,15 @@ mod tests {
         let mut g = Generation::new(name, spec);
         g.metadata.namespace = Some(namespace.to_owned());
         g.metadata.creation_timestamp = Some(Time(created.parse().unwrap()));
+        // Delivered and Failed ones made their archive (a Failed one's push was rejected).
+        let archived = matches!(phase, Some(Phase::Delivered | Phase::Failed));
         g.status = phase.map(|phase| GenerationStatus {
             phase: Some(phase),
+            outputs: archived.then(|| appgen_crd::Outputs {
+                archive_url: Some(format!("file:///store/{name}/app.tar.gz")),
+                sha256: Some("ab".repeat(32)),
+                ..appgen_crd::Outputs::default()
+            }),
             ..GenerationStatus::default()
         });
         Arc::new(g)
@@ -443,7 +450,7 @@ mod tests {
     }
 
     #[test]
-    fn apps_group_versions_newest_first_and_links_follow_the_phase() {
+    fn apps_group_versions_newest_first_and_the_archive_link_follows_the_archive() {
         let apps = apps(fixture(), Some("appgen-ann"));
         let summary: Vec<(&str, Vec<&str>)> = apps
             .iter()
@@ -480,5 +487,10 @@ mod tests {
             "/api/v1/generations/appgen-ann/todo-1/events"
         );
         assert!(view("appgen-ann", "todo-2").links.archive.is_none());
+        assert_eq!(
+            view("appgen-bob", "todo-1").links.archive.as_deref(),
+            Some("/api/v1/generations/appgen-bob/todo-1/archive"),
+            "a generation whose delivery failed keeps its archive"
+        );
     }
 }
