@@ -56,6 +56,16 @@ pub fn phase(generation: &Generation) -> Phase {
         .unwrap_or(Phase::Pending)
 }
 
+/// Whether the generation made an archive: a delivery step after it may have failed, or a
+/// redelivery may be running, and the archive is still there to download.
+pub fn has_archive(generation: &Generation) -> bool {
+    generation
+        .status
+        .as_ref()
+        .and_then(|s| s.outputs.as_ref())
+        .is_some_and(|o| o.sha256.is_some() && o.archive_url.is_some())
+}
+
 pub fn finished(generation: &Generation) -> bool {
     matches!(
         phase(generation),
@@ -68,7 +78,7 @@ impl GenerationView {
         let namespace = generation.metadata.namespace.clone().unwrap_or_default();
         let name = generation.metadata.name.clone().unwrap_or_default();
         let path = generation_path(&namespace, &name);
-        let delivered = phase(generation) == Phase::Delivered;
+        let archived = has_archive(generation);
         GenerationView {
             uid: generation.metadata.uid.clone().unwrap_or_default(),
             created_at: generation
@@ -80,7 +90,7 @@ impl GenerationView {
             status: generation.status.clone(),
             links: Links {
                 events: format!("{path}/events"),
-                archive: delivered.then(|| format!("{path}/archive")),
+                archive: archived.then(|| format!("{path}/archive")),
                 screenshots: Vec::new(),
                 self_: path,
             },
@@ -337,8 +347,15 @@ mod tests {
         let mut g = Generation::new(name, spec);
         g.metadata.namespace = Some(namespace.to_owned());
         g.metadata.creation_timestamp = Some(Time(created.parse().unwrap()));
+        // Delivered and Failed ones made their archive (a Failed one's push was rejected).
+        let archived = matches!(phase, Some(Phase::Delivered | Phase::Failed));
         g.status = phase.map(|phase| GenerationStatus {
             phase: Some(phase),
+            outputs: archived.then(|| appgen_crd::Outputs {
+                archive_url: Some(format!("file:///store/{name}/app.tar.gz")),
+                sha256: Some("ab".repeat(32)),
+                ..appgen_crd::Outputs::default()
+            }),
             ..GenerationStatus::default()
         });
         Arc::new(g)
@@ -433,7 +450,7 @@ mod tests {
     }
 
     #[test]
-    fn apps_group_versions_newest_first_and_links_follow_the_phase() {
+    fn apps_group_versions_newest_first_and_the_archive_link_follows_the_archive() {
         let apps = apps(fixture(), Some("appgen-ann"));
         let summary: Vec<(&str, Vec<&str>)> = apps
             .iter()
@@ -470,5 +487,10 @@ mod tests {
             "/api/v1/generations/appgen-ann/todo-1/events"
         );
         assert!(view("appgen-ann", "todo-2").links.archive.is_none());
+        assert_eq!(
+            view("appgen-bob", "todo-1").links.archive.as_deref(),
+            Some("/api/v1/generations/appgen-bob/todo-1/archive"),
+            "a generation whose delivery failed keeps its archive"
+        );
     }
 }

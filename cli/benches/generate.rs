@@ -34,6 +34,8 @@ fn run_once(store: &Path) -> Measured {
         spec: serde_json::from_value::<GenerationSpec>(serde_json::json!({ "prompt": TODO, "app": "todo" }))
             .unwrap(),
         artifacts: format!("file://{}/", generation.display()),
+        parent_commit: None,
+        redelivery: None,
         parent_uid: None,
     };
     std::fs::write(generation.join("input.json"), serde_json::to_vec(&input).unwrap()).unwrap();

@@ -21,7 +21,7 @@ use crate::Error;
 use crate::generate::Agent;
 use appgen_crd::AgentName;
 use appgen_ecs::{CapacityProvider, EcsBackend, EcsConfig, Placement};
-use appgen_generator::delivery::DELIVERY_ENV;
+use appgen_generator::delivery::{DELIVERY_ENV, DELIVERY_SECRET_ENV};
 
 /// Where generator tasks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -431,6 +431,15 @@ fn kubernetes_config(
     config
         .env
         .extend(std::env::vars().filter(|(name, _)| STORE_ENV.contains(&name.as_str())));
+    let secret_names: Vec<&str> = config.secret_env.iter().map(|s| s.name.as_str()).collect();
+    let (settings, unsent) = delivery_env_for_jobs(std::env::vars(), &secret_names);
+    config.env.extend(settings);
+    for name in unsent {
+        tracing::warn!(
+            "{name} is set but does not reach generator Jobs as a value; pass it from a Secret with \
+             --generator-secret-env {name}=SECRET/KEY"
+        );
+    }
     Ok((config, agent))
 }
 
@@ -661,6 +670,29 @@ fn parse_mount(s: &str) -> Result<BindMount, String> {
     })
 }
 
+/// Splits the controller's delivery settings for generator Jobs: the plain ones (author, GitHub
+/// owner and API, Fly.io org and region) go as values; credentials never do, since a Job's spec
+/// is readable by anyone who can read Jobs. Returns the values to pass and the names of
+/// credentials that are set here but not given from a Secret.
+fn delivery_env_for_jobs(
+    vars: impl IntoIterator<Item = (String, String)>,
+    from_secrets: &[&str],
+) -> (Vec<(String, String)>, Vec<String>) {
+    let mut plain = Vec::new();
+    let mut unsent = Vec::new();
+    for (name, value) in vars {
+        if !DELIVERY_ENV.contains(&name.as_str()) || from_secrets.contains(&name.as_str()) {
+            continue;
+        }
+        if DELIVERY_SECRET_ENV.contains(&name.as_str()) {
+            unsent.push(name);
+        } else {
+            plain.push((name, value));
+        }
+    }
+    (plain, unsent)
+}
+
 fn parse_node_label(s: &str) -> Result<(String, String), String> {
     let (key, value) = s.split_once('=').ok_or("expected key=value")?;
     Ok((key.to_owned(), value.to_owned()))
@@ -804,6 +836,28 @@ mod tests {
                 .env
                 .contains(&("APPGEN_AGENT".to_owned(), "claude-code".to_owned()))
         );
+    }
+
+    #[test]
+    fn delivery_tokens_reach_jobs_only_from_secrets_and_plain_settings_as_values() {
+        let vars = [
+            ("APPGEN_GITHUB_TOKEN", "ghp_value"),
+            ("APPGEN_FLY_API_TOKEN", "fly_value"),
+            ("APPGEN_GIT_TOKEN", "git_value"),
+            ("APPGEN_GITHUB_OWNER", "acme"),
+            ("APPGEN_FLY_ORG", "acme-org"),
+            ("PATH", "/usr/bin"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let (plain, unsent) = delivery_env_for_jobs(vars, &["APPGEN_GITHUB_TOKEN"]);
+        assert_eq!(
+            plain,
+            [
+                ("APPGEN_GITHUB_OWNER".to_owned(), "acme".to_owned()),
+                ("APPGEN_FLY_ORG".to_owned(), "acme-org".to_owned()),
+            ]
+        );
+        assert_eq!(unsent, ["APPGEN_FLY_API_TOKEN", "APPGEN_GIT_TOKEN"]);
     }
 
     #[test]

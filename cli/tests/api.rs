@@ -77,11 +77,28 @@ fn one_user_can_neither_see_nor_touch_another_users_generations() {
         assert_not_found(&bob.get(&format!("{path}/screenshots/home.png")), "screenshot");
         assert_not_found(&bob.post(&format!("{path}/cancel"), json!({})), "cancel");
         assert_not_found(&bob.post(&format!("{path}/retry"), json!({})), "retry");
+        assert_not_found(&bob.post(&format!("{path}/redeliver"), json!({})), "redeliver");
         assert_not_found(
             &bob.post(&format!("{path}/continue"), json!({"prompt": "add tags"})),
             "continue",
         );
         assert_not_found(&bob.delete(path), "delete");
+    }
+    // Ann may deliver her finished generation's archive again, and not a running one's.
+    let again = ann.post(&format!("{delivered}/redeliver"), json!({}));
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.json()["spec"]["redeliver"], 1);
+    let busy = ann.post(&format!("{running}/redeliver"), json!({}));
+    assert_eq!(busy.status, 409, "{}", busy.body);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let view = ann.get(&delivered).json();
+        let status = &view["status"];
+        if status["observedRedeliver"] == 1 && status["phase"] == "Delivered" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never delivered again: {view}");
+        std::thread::sleep(Duration::from_millis(100));
     }
     // What Bob hears about Ann's generation is what he hears about one that does not exist.
     let name = delivered.rsplit('/').next().unwrap();
@@ -553,6 +570,7 @@ fn answers_carry_security_headers_and_the_api_describes_itself() {
         "/api/v1/generations/{namespace}/{name}",
         "/api/v1/generations/{namespace}/{name}/events",
         "/api/v1/generations/{namespace}/{name}/continue",
+        "/api/v1/generations/{namespace}/{name}/redeliver",
         "/api/v1/generations/{namespace}/{name}/archive",
         "/api/v1/apps",
         "/api/v1/tokens",

@@ -34,6 +34,11 @@ struct Fake {
     unhealthy: bool,
     reads: usize,
     machines_created: usize,
+    /// When set, a machine's archive URL is fetched, as the machine would, and must hold an
+    /// archive with this sha256; otherwise it must be `ARCHIVE`.
+    archive_sha256: Option<String>,
+    /// What fetching the archive URL gave: the URL and the sha256 of what it answered.
+    fetched: Vec<(String, Result<String, String>)>,
 }
 
 /// Contract fake of the Fly Machines API.
@@ -108,6 +113,13 @@ async fn answer(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let fetch = state.lock().unwrap().archive_sha256.is_some();
+    let creates_machine = method == Method::POST && uri.path().ends_with("/machines");
+    let fetched = match body["config"]["env"]["APPGEN_ARCHIVE_URL"].as_str() {
+        Some(url) if fetch && creates_machine => Some((url.to_owned(), sha256_at(url).await)),
+        _ => None,
+    };
     let mut fake = state.lock().unwrap();
     let target = uri.path_and_query().map(ToString::to_string).unwrap_or_default();
     fake.seen.push((method.to_string(), target.clone()));
@@ -118,7 +130,6 @@ async fn answer(
     if authorization != format!("Bearer {TOKEN}") {
         return fly_error(StatusCode::UNAUTHORIZED, "unauthorized");
     }
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let segments: Vec<&str> = uri.path().trim_start_matches('/').split('/').collect();
     let query = uri.query().unwrap_or("");
     match (method.as_str(), segments.as_slice()) {
@@ -149,7 +160,12 @@ async fn answer(
                 && config["image"].is_string()
                 && config["services"][0]["internal_port"].is_u64()
                 && config["checks"]["health"]["path"].is_string()
-                && config["env"]["APPGEN_ARCHIVE_URL"] == ARCHIVE;
+                && match (&fake.archive_sha256, &fetched) {
+                    (Some(wanted), Some((_, Ok(found)))) => found == wanted,
+                    (Some(_), _) => false,
+                    (None, _) => config["env"]["APPGEN_ARCHIVE_URL"] == ARCHIVE,
+                };
+            fake.fetched.extend(fetched);
             if !valid {
                 return fly_error(StatusCode::BAD_REQUEST, "invalid machine config");
             }
@@ -260,4 +276,229 @@ fn fly_error_answers_fail_the_deploy_with_their_reason_and_keep_the_old_version(
         assert!(fly.state.lock().unwrap().apps["todo"].contains(&"m0".to_owned()));
         assert!(!fly.seen().iter().any(|s| s.starts_with("DELETE")));
     }
+}
+
+/// The sha256 of what a GET of `url` answers, as a machine fetching its archive would see it.
+async fn sha256_at(url: &str) -> Result<String, String> {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<Bytes>>();
+    let uri: Uri = url.parse().map_err(|e| format!("{e}"))?;
+    let response = client.get(uri).await.map_err(|e| format!("{e}"))?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("{e}"))?
+        .to_bytes();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}: {}", String::from_utf8_lossy(&body)));
+    }
+    Ok(hex_sha256(&body))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A moto S3 server on a free loopback port, killed when dropped.
+struct Moto {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        // moto cannot bind port 0: borrow a free port from the OS and hand it over.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server is on PATH (scripts/test installs it)");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// What the generator needs to reach this server's S3 with moto's test credentials.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL_S3", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+            ("APPGEN_S3_FORCE_PATH_STYLE", "true".to_owned()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A delivered-looking archive: a few files under the app's folder.
+fn app_archive() -> Vec<u8> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (path, contents) in [
+        ("todo/package.json", "{\"name\":\"todo\"}\n"),
+        ("todo/server/index.js", "console.log('todo')\n"),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(contents.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, path, contents.as_bytes()).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn with_the_s3_store_the_machine_fetches_the_stored_archive_through_a_presigned_url() {
+    let moto = Moto::start();
+    let archive = app_archive();
+    let sha256 = hex_sha256(&archive);
+    let fly = ContractFakeFly::start(Fake {
+        archive_sha256: Some(sha256.clone()),
+        ..Fake::default()
+    });
+    let env = moto.env();
+    let prefix = "generations/default/todo/0b6f2c1e-uid/";
+    let input_uri = format!("s3://appgen-test/{prefix}input.json");
+    let input = appgen_crd::task::TaskInput {
+        namespace: "default".into(),
+        name: "todo".into(),
+        uid: "0b6f2c1e-uid".into(),
+        attempt: 2,
+        observed_generation: 2,
+        spec: appgen_crd::GenerationSpec {
+            app: Some("todo".into()),
+            delivery: Some(appgen_crd::DeliverySpec {
+                git: None,
+                deploy: Some(appgen_crd::DeploySpec {
+                    target: appgen_crd::DeployTarget::Fly,
+                }),
+            }),
+            ..appgen_crd::GenerationSpec::from_prompt("A todo list")
+        },
+        artifacts: format!("s3://appgen-test/{prefix}"),
+        parent_uid: None,
+        parent_commit: None,
+        redelivery: Some(appgen_crd::task::Redelivery {
+            sha256: sha256.clone(),
+            commit: None,
+        }),
+    };
+    // The bucket, the stored archive and the input, as the controller and an earlier attempt left them.
+    let object = |key: &str| format!("{}/appgen-test/{prefix}{key}", moto.endpoint);
+    curl(&["-X", "PUT", &format!("{}/appgen-test", moto.endpoint)], None);
+    curl(
+        &["-X", "PUT", &object("input.json")],
+        Some(&serde_json::to_vec(&input).unwrap()),
+    );
+    curl(&["-X", "PUT", &object("app.tar.gz")], Some(&archive));
+    let work = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_appgen"))
+        .args(["generate", "--input", &input_uri, "--workspace"])
+        .arg(work.path())
+        .env("APPGEN_TASK_KEY", "0b6f2c1e-uid-2")
+        .env("APPGEN_FLY_API_TOKEN", TOKEN)
+        .env("APPGEN_FLY_API", format!("http://{}", fly.address))
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}\n{:?}",
+        String::from_utf8_lossy(&output.stderr),
+        fly.state.lock().unwrap().fetched
+    );
+    let result: appgen_crd::task::TaskResult =
+        serde_json::from_slice(&curl(&[&object("attempts/2/result.json")], None)).unwrap();
+    let outputs = result.outputs.unwrap();
+    assert_eq!(outputs.url.as_deref(), Some("https://todo.fly.dev"));
+    assert_eq!(outputs.sha256.as_deref(), Some(sha256.as_str()));
+    let fake = fly.state.lock().unwrap();
+    let [(url, fetched)] = fake.fetched.as_slice() else {
+        panic!("one machine fetched its archive: {:?}", fake.fetched);
+    };
+    assert_eq!(fetched.as_deref(), Ok(sha256.as_str()), "{url}");
+    assert!(
+        url.starts_with(&moto.endpoint) && url.contains("X-Amz-Signature=") && url.contains("X-Amz-Expires="),
+        "a presigned URL of the store: {url}"
+    );
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(TOKEN));
+    // Without its signature the same object is refused: the URL works because it is presigned.
+    let unsigned = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(url.split('?').next().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&unsigned.stdout), "403");
+}
+
+/// Runs curl with `args` as a signed S3 request with moto's test credentials, sending `body` when
+/// given, and returns what it printed; fails the test on an HTTP error.
+fn curl(args: &[&str], body: Option<&[u8]>) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("curl")
+        .args([
+            "-sSf",
+            "--aws-sigv4",
+            "aws:amz:us-east-1:s3",
+            "--user",
+            "testing:testing",
+        ])
+        .args(args)
+        // As bytes: with curl's default form type, moto would read the archive as a form.
+        .args(body.map_or(&[][..], |_| {
+            &[
+                "-H",
+                "Content-Type: application/octet-stream",
+                "--data-binary",
+                "@-",
+            ][..]
+        }))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(body.unwrap_or_default()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
 }

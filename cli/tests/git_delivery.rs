@@ -385,6 +385,7 @@ fn push_with(
             dir: work.path(),
             files: &["README.md".to_owned()],
         },
+        &delivery::Expected::default(),
         work.path(),
         &std::env::var("PATH").unwrap(),
     ))
@@ -650,6 +651,16 @@ fn push_to_remote(
     token: &str,
     contents: &str,
 ) -> Result<delivery::Pushed, delivery::DeliveryError> {
+    follow_up_on_remote(url, token, contents, None)
+}
+
+/// `push_to_remote` as a follow-up of the generation that pushed `parent`.
+fn follow_up_on_remote(
+    url: &str,
+    token: &str,
+    contents: &str,
+    parent: Option<&str>,
+) -> Result<delivery::Pushed, delivery::DeliveryError> {
     let work = tempfile::tempdir().unwrap();
     std::fs::write(work.path().join("README.md"), contents).unwrap();
     let config = DeliveryConfig::from_env([("APPGEN_GIT_TOKEN".to_owned(), token.to_owned())]);
@@ -670,9 +681,34 @@ fn push_to_remote(
             dir: work.path(),
             files: &["README.md".to_owned()],
         },
+        &delivery::Expected {
+            parent: parent.map(str::to_owned),
+            delivered: None,
+        },
         work.path(),
         &std::env::var("PATH").unwrap(),
     ))
+}
+
+#[test]
+fn a_follow_up_commits_on_its_parents_commit_and_refuses_a_branch_that_moved_past_it() {
+    let server = SmartHttpGit::start();
+    let bare = server.root.path().join("todo.git");
+    let parent = push_to_remote(&server.url(), TOKEN, "one").unwrap();
+    let follow_up = follow_up_on_remote(&server.url(), TOKEN, "two", Some(&parent.commit)).unwrap();
+    assert_eq!(git(&bare, &["rev-parse", "main^"]), parent.commit);
+    assert_eq!(git(&bare, &["rev-parse", "main"]), follow_up.commit);
+
+    // Another follow-up of the same parent finds the branch past it: refused, never rebased or forced.
+    let refused = follow_up_on_remote(&server.url(), TOKEN, "three", Some(&parent.commit)).unwrap_err();
+    assert_eq!(refused.reason(), "BranchMoved", "{refused}");
+    let message = refused.to_string();
+    assert!(
+        message.contains(&parent.commit) && message.contains(&follow_up.commit),
+        "{message}"
+    );
+    assert_eq!(git(&bare, &["rev-parse", "main"]), follow_up.commit);
+    assert_eq!(git(&bare, &["rev-list", "--count", "main"]), "2");
 }
 
 #[test]
@@ -695,4 +731,153 @@ fn a_plain_remote_over_smart_http_takes_the_token_as_basic_credentials_and_never
         std::fs::read_to_string(bare.join("config")).unwrap()
     );
     assert!(!kept.contains(TOKEN));
+}
+
+/// Runs an `appgen` user verb against `server` with its admin token.
+fn verb(server: &Server, args: &[&str]) -> std::process::Output {
+    Command::new(common::APPGEN)
+        .args(args)
+        .env("APPGEN_SERVER", format!("http://{}", server.address))
+        .env("APPGEN_TOKEN", &server.token)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// The Generation `name` once `done` says it is, as kubectl prints it.
+fn wait_for(server: &Server, name: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let generation: Value =
+            serde_json::from_str(&ok(server.kubectl(&["get", "gen", name, "-o", "json"]))).unwrap();
+        if done(&generation) {
+            return generation;
+        }
+        assert!(
+            started.elapsed().as_secs() < 600,
+            "not there: {generation}\n{}",
+            server.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+}
+
+fn condition<'a>(generation: &'a Value, type_: &str) -> &'a Value {
+    generation["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == type_)
+        .unwrap_or_else(|| panic!("no {type_} condition: {generation}"))
+}
+
+/// The sha256 of the archive `appgen download` fetches for `name`.
+fn downloaded_sha256(server: &Server, name: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.tar.gz");
+    ok(verb(
+        server,
+        &["download", name, "--output", file.to_str().unwrap()],
+    ));
+    let sum = Command::new("sha256sum").arg(&file).output().unwrap();
+    String::from_utf8_lossy(&sum.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The event types attempt `n` of Generation `todo` logged, read from serve's artifact store.
+fn event_types(server: &Server, uid: &str, attempt: u32) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut pending = vec![server.data_dir().to_owned()];
+    let wanted = format!("{uid}/attempts/{attempt}/events");
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.ends_with("node_modules") && !path.is_symlink() {
+                pending.push(path);
+            } else if path.parent().unwrap().ends_with(&wanted) {
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    let event: Value = serde_json::from_str(line).unwrap();
+                    found.push(event["type"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_rejected_push_fails_only_delivery_and_a_redelivery_pushes_the_stored_archive_without_regenerating() {
+    let git_server = SmartHttpGit::start();
+    let bare = git_server.root.path().join("todo.git");
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let store = pnpm_store().display().to_string();
+    let server = Server::start_with_env(&["--pnpm-store", &store], &[("APPGEN_GIT_TOKEN", TOKEN)]);
+    let manifest = format!(
+        "apiVersion: appgen.dev/v1alpha1\nkind: Generation\nmetadata:\n  name: todo\nspec:\n  prompt: A todo list where tasks have a title and a due date.\n  retries: 2\n  delivery:\n    git:\n      repository: {}\n    deploy:\n      target: none\n",
+        git_server.url()
+    );
+    ok(server.kubectl_stdin(&["apply", "-f", "-"], &manifest));
+    let failed = wait_for(&server, "todo", |g| {
+        matches!(g["status"]["phase"].as_str(), Some("Delivered" | "Failed"))
+    });
+    let status = &failed["status"];
+    assert_eq!(status["phase"], "Failed", "{failed}\n{}", server.log());
+    let delivered = condition(&failed, "Delivered");
+    assert_eq!(delivered["status"], "False");
+    assert_eq!(delivered["reason"], "PushRejected", "{delivered}");
+    let message = delivered["message"].as_str().unwrap();
+    assert!(
+        message.contains("pushes are frozen") && message.contains("appgen retry --delivery todo"),
+        "{message}"
+    );
+    assert_eq!(condition(&failed, "Verified")["status"], "True");
+    assert_eq!(
+        status["attempts"].as_array().unwrap().len(),
+        1,
+        "retries are left, yet the app was not regenerated: {failed}"
+    );
+    let sha256 = status["outputs"]["sha256"].as_str().unwrap().to_owned();
+    assert!(status["outputs"]["commit"].is_null());
+    assert_eq!(
+        downloaded_sha256(&server, "default/todo"),
+        sha256,
+        "the archive still downloads"
+    );
+    let uid = failed["metadata"]["uid"].as_str().unwrap().to_owned();
+    assert!(event_types(&server, &uid, 1).contains(&"agent".to_owned()));
+
+    std::fs::remove_file(&hook).unwrap();
+    let retried = verb(&server, &["retry", "--delivery", "default/todo", "--wait"]);
+    let said = ok(retried);
+    assert!(said.contains("delivered again"), "{said}");
+
+    let redelivered = wait_for(&server, "todo", |g| g["status"]["phase"] == "Delivered");
+    let status = &redelivered["status"];
+    let commit = git(&bare, &["rev-parse", "main"]);
+    assert_eq!(status["outputs"]["repositoryUrl"], git_server.url().as_str());
+    assert_eq!(status["outputs"]["commit"], commit.as_str());
+    assert_eq!(status["outputs"]["sha256"], sha256.as_str(), "the same archive");
+    assert_eq!(status["observedRedeliver"], 1);
+    let attempts = status["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{redelivered}");
+    assert_eq!(attempts[1]["redelivery"], true);
+    assert_eq!(condition(&redelivered, "Delivered")["status"], "True");
+    let second = event_types(&server, &uid, 2);
+    assert!(
+        !second.is_empty() && !second.contains(&"agent".to_owned()) && !second.contains(&"gate".to_owned()),
+        "a redelivery runs no agent and no gates: {second:?}"
+    );
+    assert_eq!(downloaded_sha256(&server, "default/todo"), sha256);
+    // The pushed tree is the archive's source: the same files the app was generated with.
+    let listed = git(&bare, &["ls-tree", "-r", "--name-only", "main"]);
+    assert!(
+        listed.contains("package.json") && !listed.contains("node_modules"),
+        "{listed}"
+    );
+    assert!(!everything_under(server.data_dir()).contains(TOKEN));
 }

@@ -3,6 +3,8 @@
 //! port, in Chromium too; a crashed app comes back with its records; a restarted serve adopts the
 //! running app; a follow-up takes the address over without a gap; over `--max-previews` the least
 //! recently used app stops and a visit brings it back; deleting an app's Generations stops it.
+//! In Chromium (playwright-core, `ui/e2e/preview.mjs`) a person creates a record through the app's
+//! own form, reloads and finds it, and after the follow-up sees the new version at the same URL.
 //!
 //! Requests go to 127.0.0.1 with the preview's `Host` header, since resolving `*.localhost` is up to
 //! the client (Chromium and curl do it themselves; Rust's resolver need not).
@@ -296,6 +298,9 @@ async fn a_delivered_app_is_live_at_its_address_through_crashes_restarts_follow_
         dom.contains("data-entity=\"Note\"") && dom.contains("1 Note"),
         "{dom}"
     );
+    // A person uses the app there: a Note made through its own form outlives a reload.
+    let said = in_chromium(&url_of(&server, notes), "record");
+    assert!(said.contains("still there"), "{said}");
 
     // The app's process dies: it is started again, says so in status, and keeps its records.
     let run1 = format!("{v1_uid}-1");
@@ -371,6 +376,9 @@ async fn a_delivered_app_is_live_at_its_address_through_crashes_restarts_follow_
     assert_eq!(url(&old), None, "the address moved to the newer version");
     let (new, _) = until(&api, &server, "notes-2", 30, reason_is("Running")).await;
     assert_eq!(url(&new).as_deref(), Some(url_of(&server, notes).as_str()));
+    // In Chromium the same URL is the new version: Tags in its navigation, the Notes kept.
+    let said = in_chromium(&url_of(&server, notes), "follow-up");
+    assert!(said.contains("serves Tags"), "{said}");
     let listed = get(&server, notes, "/api/notes");
     assert!(
         listed.body.contains("Written through the preview"),
@@ -412,4 +420,26 @@ async fn a_delivered_app_is_live_at_its_address_through_crashes_restarts_follow_
         assert!(Instant::now() < deadline, "the address still answers");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Runs `ui/e2e/preview.mjs` (playwright-core, headless Chromium) at `url` for `step`.
+fn in_chromium(url: &str, step: &str) -> String {
+    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui");
+    assert!(
+        ui.join("node_modules/playwright-core").is_dir(),
+        "ui/node_modules is missing: run `pnpm --dir ui install` (scripts/test does)"
+    );
+    let run = Command::new("node")
+        .arg(ui.join("e2e/preview.mjs"))
+        .env("APPGEN_PREVIEW_URL", url)
+        .env("APPGEN_STEP", step)
+        .output()
+        .unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "{step} in Chromium failed:\n{out}");
+    out
 }

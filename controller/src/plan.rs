@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use appgen_crd::task::TaskResult;
+use appgen_crd::task::{Redelivery, TaskResult};
 use appgen_crd::{
     Attempt, ConditionStatus, ConditionType, Generation, GenerationSpec, GenerationStatus, Outputs, Phase,
     set_condition,
@@ -27,6 +27,8 @@ pub const TASK_LOST: &str = "TaskLost";
 pub const DEADLINE_EXCEEDED: &str = "DeadlineExceeded";
 pub const CANCELLED: &str = "Cancelled";
 pub const DELIVERED: &str = "Delivered";
+/// The Delivered condition's reason while a redelivery (`spec.redeliver`) runs.
+pub const REDELIVERING: &str = "Redelivering";
 
 /// Settings of the decisions, from the controller's configuration.
 #[derive(Clone, Debug)]
@@ -110,9 +112,11 @@ pub struct Observed<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     None,
-    /// Write `input.json` for this attempt and launch its task.
+    /// Write `input.json` for this attempt and launch its task; with `redelivery`, a task that
+    /// only delivers the stored archive again.
     Launch {
         attempt: u32,
+        redelivery: Option<Redelivery>,
     },
     /// Stop the task; repeated until the backend reports it gone.
     Stop {
@@ -146,10 +150,30 @@ pub fn holds_slot(status: Option<&GenerationStatus>) -> bool {
         .is_some_and(|s| !is_terminal(s.phase) && s.attempts.last().is_some_and(|a| a.finish_time.is_none()))
 }
 
+/// The `spec.redeliver` a finished Generation has not acted on yet, if any.
+fn redelivery_requested(generation: &Generation) -> Option<i64> {
+    let status = generation.status.as_ref()?;
+    let wanted = generation.spec.redeliver?;
+    (is_terminal(status.phase) && wanted > status.observed_redeliver.unwrap_or(0)).then_some(wanted)
+}
+
+/// The stored app a finished Generation can deliver again: an archive was made and recorded.
+fn stored_app(status: &GenerationStatus) -> Option<Redelivery> {
+    let outputs = status.outputs.as_ref()?;
+    outputs.archive_url.as_ref()?;
+    Some(Redelivery {
+        sha256: outputs.sha256.clone()?,
+        commit: outputs.commit.clone(),
+    })
+}
+
 /// Whether a Generation waits for a slot to start its next attempt now (not terminal, no active
-/// attempt, not waiting out a backoff).
+/// attempt, not waiting out a backoff), or to deliver its stored app again.
 pub fn wants_slot(generation: &Generation, now: jiff::Timestamp, policy: &Policy) -> bool {
     let status = generation.status.as_ref();
+    if redelivery_requested(generation).is_some() {
+        return status.and_then(stored_app).is_some();
+    }
     if status.is_some_and(|s| is_terminal(s.phase))
         || holds_slot(status)
         || generation.spec.cancel == Some(true)
@@ -193,6 +217,16 @@ pub fn parent_refusal(generation: &Generation, parent: Option<&Generation>) -> O
         )),
         _ => None,
     }
+}
+
+/// The commit a follow-up's push must land on: the parent's, when the parent pushed to the same
+/// repository and branch (`spec.delivery.git` alike); a follow-up sent elsewhere starts afresh there.
+pub fn parent_commit(generation: &Generation, parent: Option<&Generation>) -> Option<String> {
+    let git = |g: &Generation| g.spec.delivery.as_ref().and_then(|d| d.git.clone());
+    let parent = parent?;
+    let target = git(generation)?;
+    (git(parent)? == target).then_some(())?;
+    parent.status.as_ref()?.outputs.as_ref()?.commit.clone()
 }
 
 /// Decides the next step. Pure: the same inputs always give the same plan.
@@ -247,7 +281,11 @@ impl Draft<'_> {
 
     fn decide(&mut self, observed: &Observed<'_>) -> Decision {
         if is_terminal(self.status.phase) {
-            return self.after_the_end(observed);
+            let stopping = observed.task.is_some_and(TaskObservation::is_active);
+            return match redelivery_requested(self.generation) {
+                Some(wanted) if !stopping => self.redeliver(wanted, observed.slot),
+                _ => self.after_the_end(observed),
+            };
         }
         self.accept();
         let active = self
@@ -284,8 +322,12 @@ impl Draft<'_> {
         self.policy.timeout(&self.generation.spec)
     }
 
+    /// The generation's start plus its timeout; a redelivery's clock starts with its own attempt.
     fn deadline(&self) -> Option<jiff::Timestamp> {
-        let started = self.status.start_time.as_ref()?.0;
+        let started = match self.status.attempts.last() {
+            Some(last) if last.redelivery => last.start_time.as_ref()?.0,
+            _ => self.status.start_time.as_ref()?.0,
+        };
         let timeout = jiff::SignedDuration::try_from(self.timeout()).ok()?;
         started.checked_add(timeout).ok()
     }
@@ -315,6 +357,8 @@ impl Draft<'_> {
         }
         if self.status.attempts.is_empty() {
             self.status.observed_generation = generation;
+            // The first delivery covers whatever `spec.redeliver` the Generation was created with.
+            self.status.observed_redeliver = self.generation.spec.redeliver;
         }
         let already = self
             .status
@@ -388,6 +432,54 @@ impl Draft<'_> {
         self.stop_if_active(active, observed)
     }
 
+    /// `spec.redeliver` was raised on a finished Generation: record a deliver-only attempt for its
+    /// stored archive, as a launch intent like any other, or say why there is nothing to deliver.
+    fn redeliver(&mut self, wanted: i64, slot: Slot) -> Decision {
+        let Some(stored) = stored_app(&self.status) else {
+            self.status.observed_redeliver = Some(wanted);
+            self.status.message = Some(format!(
+                "spec.redeliver {wanted} asks to deliver again, but this generation made no archive; \
+                 create a new Generation to build the app"
+            ));
+            return (Action::None, None);
+        };
+        if let Slot::Queued { .. } = slot {
+            return (Action::None, Some(self.policy.queue_poll));
+        }
+        let number = u32::try_from(self.status.attempts.len() + 1).unwrap_or(u32::MAX);
+        self.status.attempts.push(Attempt {
+            number: i32::try_from(number).unwrap_or(i32::MAX),
+            backend: self.policy.backend.to_owned(),
+            task_id: Some(self.key(number).to_string()),
+            redelivery: true,
+            ..Attempt::default()
+        });
+        self.status.observed_redeliver = Some(wanted);
+        // The delivery takes `spec.delivery` as it is now, which is why one is asked for.
+        self.status.observed_generation = self.observed_generation;
+        self.status.phase = Some(Phase::Pending);
+        self.status.completion_time = None;
+        self.status.step = Some("deliver".into());
+        let message = format!(
+            "delivering the stored archive (sha256 {}) again: attempt {number}, no regeneration",
+            stored.sha256
+        );
+        self.status.message = Some(message.clone());
+        self.condition(
+            ConditionType::Delivered,
+            ConditionStatus::Unknown,
+            REDELIVERING,
+            &message,
+        );
+        self.condition(
+            ConditionType::Launched,
+            ConditionStatus::Unknown,
+            "Launching",
+            &format!("launching attempt {number}"),
+        );
+        (Action::None, Some(Duration::ZERO))
+    }
+
     /// A finished Generation: keep stopping a task that outlived the decision, then honour the TTL.
     fn after_the_end(&mut self, observed: &Observed<'_>) -> Decision {
         if let Some(task) = observed.task
@@ -425,7 +517,18 @@ impl Draft<'_> {
             .last()
             .is_some_and(|a| a.start_time.is_some());
         match &task.state {
-            TaskState::Missing if !launched => (Action::Launch { attempt }, Some(self.policy.first_look)),
+            TaskState::Missing if !launched => {
+                let redelivery = self
+                    .status
+                    .attempts
+                    .last()
+                    .filter(|a| a.redelivery)
+                    .and_then(|_| stored_app(&self.status));
+                (
+                    Action::Launch { attempt, redelivery },
+                    Some(self.policy.first_look),
+                )
+            }
             TaskState::Missing => {
                 self.close_attempt(TASK_LOST, None, None);
                 self.after_attempt(&format!("attempt {attempt}'s task disappeared from the backend"))
@@ -490,8 +593,9 @@ impl Draft<'_> {
         finished_at: Option<jiff::Timestamp>,
         result: Option<&TaskResult>,
     ) -> Decision {
+        let redelivery = self.status.attempts.last().is_some_and(|a| a.redelivery);
         if let Some(result) = result {
-            self.record_result(result);
+            self.record_result(result, redelivery);
         }
         match (code, result) {
             (Some(0), Some(result)) if result.delivered => {
@@ -515,6 +619,24 @@ impl Draft<'_> {
             _ => {
                 let (reason, message) = failure(attempt, code, signal, result);
                 self.close_attempt(&reason, code, finished_at);
+                let delivery_failed = result
+                    .and_then(|r| r.error.as_ref())
+                    .is_some_and(|e| e.step.starts_with("deliver"));
+                // The app was made and checked: trying again would regenerate it. The user fixes
+                // what the reason names and raises spec.redeliver instead.
+                if (delivery_failed || redelivery) && stored_app(&self.status).is_some() {
+                    let message = format!(
+                        "{message}; the archive is kept: once this is fixed, raise spec.redeliver \
+                         (appgen retry --delivery {}) to deliver it again without regenerating",
+                        self.generation.metadata.name.as_deref().unwrap_or_default()
+                    );
+                    self.finish(Phase::Failed, &reason, &message);
+                    return (Action::None, None);
+                }
+                if redelivery {
+                    self.finish(Phase::Failed, &reason, &message);
+                    return (Action::None, None);
+                }
                 self.after_attempt(&message)
             }
         }
@@ -535,8 +657,11 @@ impl Draft<'_> {
     }
 
     /// Copies what the generator reported into status and sets the Generated and Verified conditions.
-    fn record_result(&mut self, result: &TaskResult) {
-        self.status.usage = result.usage.clone().or(self.status.usage.take());
+    /// A redelivery's result keeps the usage of the run that made the app.
+    fn record_result(&mut self, result: &TaskResult, redelivery: bool) {
+        if !redelivery {
+            self.status.usage = result.usage.clone().or(self.status.usage.take());
+        }
         if !result.verification.is_empty() {
             self.status.verification = result.verification.clone();
         }
@@ -589,7 +714,7 @@ impl Draft<'_> {
         let attempts = &self.status.attempts;
         let spent = attempts
             .iter()
-            .filter(|a| !is_infrastructure(a.reason.as_deref()))
+            .filter(|a| !a.redelivery && !is_infrastructure(a.reason.as_deref()))
             .count();
         let infrastructure_in_a_row = attempts
             .iter()
@@ -662,10 +787,13 @@ impl Draft<'_> {
             }
             Slot::Granted => {
                 let number = u32::try_from(self.status.attempts.len() + 1).unwrap_or(u32::MAX);
+                // A redelivery whose task could not start is tried again as a redelivery.
+                let redelivery = self.status.attempts.last().is_some_and(|a| a.redelivery);
                 self.status.attempts.push(Attempt {
                     number: i32::try_from(number).unwrap_or(i32::MAX),
                     backend: self.policy.backend.to_owned(),
                     task_id: Some(self.key(number).to_string()),
+                    redelivery,
                     ..Attempt::default()
                 });
                 if number == 1 {

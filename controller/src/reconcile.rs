@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use appgen_artifacts::{ArtifactStore, Layout};
-use appgen_crd::task::{TaskInput, TaskResult};
+use appgen_crd::task::{Redelivery, TaskInput, TaskResult};
 use appgen_crd::{Generation, GenerationStatus, Phase};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -419,7 +419,9 @@ async fn pass(generation: &Generation, api: &Api<Generation>, context: &Context)
     let launched = matches!(plan.action, Action::Launch { .. });
     match &plan.action {
         Action::None => {}
-        Action::Launch { attempt } => launch(context, api, generation, &layout, *attempt).await?,
+        Action::Launch { attempt, redelivery } => {
+            launch(context, api, generation, &layout, *attempt, redelivery.clone()).await?;
+        }
         Action::Stop { key } => context.backend.stop(key).await?,
         Action::Delete => {
             api.delete(&generation.name_any(), &DeleteParams::default())
@@ -494,8 +496,10 @@ async fn launch(
     generation: &Generation,
     layout: &Layout,
     attempt: u32,
+    redelivery: Option<Redelivery>,
 ) -> Result<(), Error> {
     let uid = generation.uid().ok_or(Error::Incomplete("uid"))?;
+    let parent = parent(api, generation).await?;
     let namespace = generation.namespace().unwrap_or_default();
     let name = generation.name_any();
     let input = TaskInput {
@@ -510,7 +514,9 @@ async fn launch(
             .unwrap_or(1),
         spec: generation.spec.clone(),
         artifacts: context.store.uri(layout.prefix()),
-        parent_uid: parent(api, generation).await?.and_then(|p| p.metadata.uid),
+        parent_commit: plan::parent_commit(generation, parent.as_ref()),
+        parent_uid: parent.and_then(|p| p.metadata.uid),
+        redelivery,
     };
     let bytes = serde_json::to_vec_pretty(&input).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
     context.store.put(&layout.input(), Bytes::from(bytes)).await?;

@@ -112,6 +112,13 @@ pub struct GenerationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub ttl_seconds_after_finished: Option<i64>,
+
+    /// Raise to deliver the stored archive again (Git push, deploy) without regenerating the app,
+    /// e.g. after a rejected push or a taken name is fixed; `status.observedRedeliver` follows it.
+    /// The delivery uses `spec.delivery` as it is then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub redeliver: Option<i64>,
 }
 
 /// schemars lists `null` among an optional enum's values; Kubernetes expresses "may be absent"
@@ -131,6 +138,7 @@ impl GenerationSpec {
             retries: None,
             cancel: None,
             ttl_seconds_after_finished: None,
+            redeliver: None,
         }
     }
 }
@@ -360,6 +368,9 @@ pub struct GenerationStatus {
     pub start_time: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_time: Option<Time>,
+    /// The `spec.redeliver` the controller last acted on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_redeliver: Option<i64>,
 }
 
 /// The summary phase of a generation.
@@ -392,6 +403,9 @@ pub struct Attempt {
     /// Why it ended, e.g. `GateFailed`, `DeadlineExceeded`, `TaskFailedToStart`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// True when the attempt only delivered the stored archive again (`spec.redeliver`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redelivery: bool,
 }
 
 /// Where the delivered app can be found.

@@ -26,6 +26,25 @@ pub struct TaskInput {
     /// continues from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_uid: Option<String>,
+    /// The commit the parent pushed (its `status.outputs.commit`): a follow-up's commit goes on
+    /// top of exactly it, and a branch that moved past it fails the push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_commit: Option<String>,
+    /// Set when the task must only deliver the stored archive again: no agent, no gates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redelivery: Option<Redelivery>,
+}
+
+/// The stored app a deliver-only task delivers again.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Redelivery {
+    /// The `sha256` the archive had when it was made; a stored archive that differs is refused.
+    pub sha256: String,
+    /// The commit an earlier attempt already pushed, if any: when the branch's head is still that
+    /// commit, it is delivered as it is instead of being committed twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// What one run of a live preview must do: lay out the delivered archive, install and build it

@@ -78,6 +78,17 @@ pub const DELIVERY_ENV: &[&str] = &[
     "APPGEN_FLY_IMAGE",
 ];
 
+/// The `DELIVERY_ENV` names that hold credentials. A backend that can reference a secret store
+/// (a Kubernetes Secret: `--generator-secret-env NAME=secret/key`) passes these only that way,
+/// never as plain values in the task's definition.
+pub const DELIVERY_SECRET_ENV: &[&str] = &[
+    "APPGEN_GIT_TOKEN",
+    "APPGEN_GITHUB_TOKEN",
+    "GITHUB_TOKEN",
+    "APPGEN_FLY_API_TOKEN",
+    "FLY_API_TOKEN",
+];
+
 impl DeliveryConfig {
     pub fn from_env(vars: impl IntoIterator<Item = (String, String)>) -> DeliveryConfig {
         let vars: std::collections::HashMap<String, String> = vars
@@ -142,6 +153,15 @@ pub enum DeliveryError {
         "the remote rejected the push to {branch}: {message}; the branch has commits this app's history does not, so push or merge them by hand"
     )]
     PushRejected { branch: String, message: String },
+    #[error(
+        "the branch {branch} is at {found}, not at the parent generation's commit {expected}: it has commits this app's \
+         history does not; merge them into the app by hand, or deliver to another branch"
+    )]
+    BranchMoved {
+        branch: String,
+        expected: String,
+        found: String,
+    },
     #[error("git {command} failed: {message}")]
     Git { command: String, message: String },
     #[error("could not start git ({0}); install git on the machine that runs the generator")]
@@ -180,6 +200,7 @@ impl DeliveryError {
     pub fn reason(&self) -> &'static str {
         match self {
             DeliveryError::PushRejected { .. } => "PushRejected",
+            DeliveryError::BranchMoved { .. } => "BranchMoved",
             DeliveryError::RepositoryRefused { .. } => "RepositoryRefused",
             DeliveryError::GitHubUnauthorized(_) | DeliveryError::NoGitHubToken => "GitHubUnauthorized",
             DeliveryError::GitHubRateLimited(_) => "RateLimited",
@@ -286,14 +307,55 @@ pub struct Source<'a> {
     pub files: &'a [String],
 }
 
+/// The commits a Generation's push is checked against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expected {
+    /// The commit the parent Generation pushed: a follow-up goes on top of exactly it.
+    pub parent: Option<String>,
+    /// The commit an earlier attempt of this Generation pushed (a redelivery after a later step
+    /// failed): when the branch is still there, it is the delivery.
+    pub delivered: Option<String>,
+}
+
+/// Where the push goes, decided from the branch's head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    /// The branch does not exist: the commit is its first.
+    Empty,
+    /// Commit on top of this head.
+    Head(String),
+    /// The branch's head is this Generation's own commit: nothing to push.
+    Delivered(String),
+}
+
+/// Decides where the commit goes from the branch's `head` (None: no such branch). A follow-up
+/// never lands anywhere but on its parent's commit: a branch that moved is refused, not rebased.
+pub fn base(branch: &str, head: Option<&str>, expected: &Expected) -> Result<Base, DeliveryError> {
+    match (head, &expected.parent) {
+        (Some(head), _) if expected.delivered.as_deref() == Some(head) => {
+            Ok(Base::Delivered(head.to_owned()))
+        }
+        (head, Some(parent)) if head != Some(parent.as_str()) => Err(DeliveryError::BranchMoved {
+            branch: branch.to_owned(),
+            expected: parent.clone(),
+            found: head.map_or_else(|| "nothing (the branch is gone)".to_owned(), str::to_owned),
+        }),
+        (Some(head), _) => Ok(Base::Head(head.to_owned())),
+        (None, _) => Ok(Base::Empty),
+    }
+}
+
 /// Commits `source` to the repository `git` names (creating it on GitHub when missing) on top of
-/// its branch's head, and pushes it. `scratch` is an empty-able folder of the task's own.
+/// its branch's head (the parent's commit, for a follow-up), and pushes it. `scratch` is an
+/// empty-able folder of the task's own.
+#[allow(clippy::too_many_arguments)]
 pub async fn push(
     git: &GitDelivery,
     app: &str,
     prompt: &str,
     config: &DeliveryConfig,
     source: Source<'_>,
+    expected: &Expected,
     scratch: &Path,
     path_var: &str,
 ) -> Result<Pushed, DeliveryError> {
@@ -334,8 +396,19 @@ pub async fn push(
         dir,
         path: path_var.to_owned(),
     };
-    let head = runner.run(&git::probe(&url, &branch)).await?;
-    for command in git::plan(&url, &branch, &commit_message(prompt), !head.trim().is_empty()) {
+    let listed = runner.run(&git::probe(&url, &branch)).await?;
+    let head = listed.split_whitespace().next();
+    let on_top = match base(&branch, head, expected)? {
+        Base::Delivered(commit) => {
+            return Ok(Pushed {
+                repository_url: shown,
+                commit,
+            });
+        }
+        Base::Head(_) => true,
+        Base::Empty => false,
+    };
+    for command in git::plan(&url, &branch, &commit_message(prompt), on_top) {
         runner.run(&command).await?;
     }
     let commit = runner.run(&git::head()).await?.trim().to_owned();
@@ -449,6 +522,43 @@ mod tests {
             assert_eq!(error.reason(), reason, "{repository:?} {branch:?}: {error}");
             assert!(!error.to_string().contains("ghp_secret"), "{error}");
         }
+    }
+
+    #[test]
+    fn a_follow_up_lands_on_its_parents_commit_or_nowhere() {
+        let expect = |parent: Option<&str>, delivered: Option<&str>| Expected {
+            parent: parent.map(str::to_owned),
+            delivered: delivered.map(str::to_owned),
+        };
+        let head = |c: &str| Ok(Base::Head(c.to_owned()));
+        let table: [(Option<&str>, Expected, Result<Base, &str>); 8] = [
+            (None, expect(None, None), Ok(Base::Empty)),
+            (Some("a1"), expect(None, None), head("a1")),
+            (Some("p1"), expect(Some("p1"), None), head("p1")),
+            (Some("x9"), expect(Some("p1"), None), Err("BranchMoved")),
+            (None, expect(Some("p1"), None), Err("BranchMoved")),
+            (
+                Some("c2"),
+                expect(Some("p1"), Some("c2")),
+                Ok(Base::Delivered("c2".into())),
+            ),
+            (
+                Some("c2"),
+                expect(None, Some("c2")),
+                Ok(Base::Delivered("c2".into())),
+            ),
+            (Some("x9"), expect(None, Some("c2")), head("x9")),
+        ];
+        for (found, expected, want) in table {
+            let got = base("main", found, &expected).map_err(|e| e.reason());
+            assert_eq!(got, want, "{found:?} {expected:?}");
+        }
+        let moved = base("main", Some("x9"), &expect(Some("p1"), None)).unwrap_err();
+        let message = moved.to_string();
+        assert!(
+            message.contains("x9") && message.contains("p1") && message.contains("main"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -44,6 +44,18 @@ pub enum Error {
     #[error("the delivered archive {key} is not in the artifact store; deliver the app again")]
     ArchiveMissing { key: String },
     #[error(
+        "the stored archive {key} is gone, so there is nothing to deliver again; create a new Generation"
+    )]
+    StoredArchiveMissing { key: String },
+    #[error(
+        "the stored archive {key} has sha256 {found}, not the {expected} it was made with; it is not delivered again: create a new Generation"
+    )]
+    ArchiveChanged {
+        key: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
         "the archive holds {entry:?}, which is not a plain file inside the app's folder; nothing of it was started"
     )]
     UnsafeArchive { entry: String },

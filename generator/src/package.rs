@@ -91,7 +91,7 @@ pub fn pack(app_dir: &Path, root_name: &str) -> Result<Archive, PackageError> {
     }
     let gz = tar.into_inner().map_err(PackageError::Compress)?;
     let bytes = gz.finish().map_err(PackageError::Compress)?;
-    let sha256 = hex(ring::digest::digest(&ring::digest::SHA256, &bytes).as_ref());
+    let sha256 = sha256(&bytes);
     Ok(Archive {
         bytes,
         sha256,
@@ -140,6 +140,11 @@ fn collect(root: &Path) -> Result<Vec<(String, PathBuf)>, PackageError> {
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+/// The hex sha256 of `bytes`, as archives are named by.
+pub fn sha256(bytes: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
 }
 
 fn hex(bytes: &[u8]) -> String {

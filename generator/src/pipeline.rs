@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use appgen_artifacts::{ArtifactStore, Layout};
-use appgen_crd::task::{TaskError, TaskEventType, TaskInput, TaskResult};
+use appgen_crd::task::{Redelivery, TaskError, TaskEventType, TaskInput, TaskResult};
 use appgen_crd::{AgentName, Blueprint, DeployTarget, MAX_PROMPT_CHARS, Outputs, StartFrom, Usage};
 use bytes::Bytes;
 use serde_json::json;
@@ -202,6 +202,13 @@ impl Run<'_> {
         workspace::prepare(&app_dir).at("prepare")?;
         workspace::prepare(&scratch).at("prepare")?;
         self.finished("prepare", step).await;
+        let app_name = app_name(&input);
+        if let Some(redelivery) = &input.redelivery {
+            let files = self.stored_app(redelivery, &app_name, &app_dir).await?;
+            return self
+                .deliver_elsewhere(&input, &app_name, &app_dir, &scratch, &files)
+                .await;
+        }
 
         let agent = input
             .spec
@@ -211,7 +218,6 @@ impl Run<'_> {
             .unwrap_or(self.settings.default_agent);
         let start_from = input.spec.agent.as_ref().and_then(|a| a.start_from);
         self.log.log(format!("agent: {}", agent.as_str())).await;
-        let app_name = app_name(&input);
         let screenshot = scratch.join("home.png");
 
         // The scaffold agent writes the whole app from the blueprint; Claude Code starts from the
@@ -342,22 +348,80 @@ impl Run<'_> {
             ..Outputs::default()
         });
         self.finished("deliver", step).await;
+        self.deliver_elsewhere(&input, &app_name, &app_dir, &scratch, &archive.files)
+            .await
+    }
 
+    /// A redelivery's app: the stored archive, checked against the sha256 it was made with and
+    /// laid out in `app_dir`; its outputs are the archive's. Returns the files it holds.
+    async fn stored_app(
+        &mut self,
+        redelivery: &Redelivery,
+        app_name: &str,
+        app_dir: &std::path::Path,
+    ) -> Result<Vec<String>, StepError> {
+        let step = Instant::now();
+        self.log
+            .phase("deliver", json!({ "state": "started", "redelivery": true }))
+            .await;
+        self.log
+            .log("delivering the stored archive again: no agent, no gates")
+            .await;
+        let key = self.layout.archive();
+        let bytes = self
+            .store
+            .get(&key)
+            .await
+            .at("deliver")?
+            .ok_or_else(|| Error::StoredArchiveMissing { key: key.clone() })
+            .at("deliver")?;
+        let found = package::sha256(&bytes);
+        if found != redelivery.sha256 {
+            return Err(Error::ArchiveChanged {
+                key,
+                expected: redelivery.sha256.clone(),
+                found,
+            })
+            .at("deliver");
+        }
+        crate::preview::lay_out(&bytes, app_dir).at("deliver")?;
+        let files = package::pack(app_dir, app_name).at("deliver")?.files;
+        self.result.outputs = Some(Outputs {
+            archive_url: Some(self.store.uri(&key)),
+            sha256: Some(found),
+            size: i64::try_from(bytes.len()).ok(),
+            ..Outputs::default()
+        });
+        self.finished("deliver", step).await;
+        Ok(files)
+    }
+
+    /// The deliveries beyond the archive that the spec asks for: the Git push, then the deploy.
+    async fn deliver_elsewhere(
+        &mut self,
+        input: &TaskInput,
+        app_name: &str,
+        app_dir: &std::path::Path,
+        scratch: &std::path::Path,
+        files: &[String],
+    ) -> Result<(), StepError> {
         if let Some(git) = input.spec.delivery.as_ref().and_then(|d| d.git.as_ref()) {
             let step = Instant::now();
             self.log.phase("deliver/git", json!({ "state": "started" })).await;
-            let source = delivery::Source {
-                dir: &app_dir,
-                files: &archive.files,
+            let source = delivery::Source { dir: app_dir, files };
+            let expected = delivery::Expected {
+                parent: input.parent_commit.clone(),
+                delivered: input.redelivery.as_ref().and_then(|r| r.commit.clone()),
             };
             // A failed push fails only this step: the archive and its outputs stay delivered.
             let pushed = delivery::push(
                 git,
-                &app_name,
+                app_name,
                 &input.spec.prompt,
                 &self.settings.delivery,
                 source,
-                &scratch,
+                &expected,
+                scratch,
                 &self.settings.tools.path,
             )
             .await
@@ -383,7 +447,7 @@ impl Run<'_> {
             self.log
                 .phase("deliver/deploy", json!({ "state": "started", "target": "fly" }))
                 .await;
-            let url = self.deploy_to_fly(&archive_key, &app_name).await?;
+            let url = self.deploy_to_fly(&self.layout.archive(), app_name).await?;
             self.log.log(format!("deployed to {url}")).await;
             if let Some(outputs) = self.result.outputs.as_mut() {
                 outputs.url = Some(url);

@@ -84,7 +84,7 @@ pub async fn prepare(
 
 /// Unpacks the archive into `app`, emptied first: a run that died half-way through an earlier
 /// preparation must not leave files behind that the archive does not hold.
-fn lay_out(archive: &[u8], app: &Path) -> Result<(), Error> {
+pub(crate) fn lay_out(archive: &[u8], app: &Path) -> Result<(), Error> {
     match std::fs::remove_dir_all(app) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

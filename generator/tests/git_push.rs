@@ -59,6 +59,16 @@ async fn push(
     files: &[(&str, &str)],
     prompt: &str,
 ) -> Result<delivery::Pushed, DeliveryError> {
+    push_expecting(remote, files, prompt, &delivery::Expected::default()).await
+}
+
+/// `push`, checked against the commits a Generation expects.
+async fn push_expecting(
+    remote: &Remote,
+    files: &[(&str, &str)],
+    prompt: &str,
+    expected: &delivery::Expected,
+) -> Result<delivery::Pushed, DeliveryError> {
     let work = tempfile::tempdir().unwrap();
     let app = work.path().join("app");
     for (path, contents) in files {
@@ -85,6 +95,7 @@ async fn push(
             dir: &app,
             files: &listed,
         },
+        expected,
         &scratch,
         &std::env::var("PATH").unwrap(),
     )
@@ -176,4 +187,23 @@ async fn a_rejected_push_is_reported_as_rejected_and_keeps_the_remote_as_it_was(
     assert!(error.to_string().contains("main"), "{error}");
     assert_eq!(git(&remote.bare(), &["rev-parse", "main"]), theirs);
     assert_ne!(theirs, first.commit);
+}
+
+#[tokio::test]
+async fn a_redelivery_of_a_commit_still_at_the_head_pushes_nothing_new() {
+    let remote = Remote::new();
+    let first = push(&remote, &[("a.txt", "1")], "First").await.unwrap();
+    let again = push_expecting(
+        &remote,
+        &[("a.txt", "1")],
+        "First",
+        &delivery::Expected {
+            parent: None,
+            delivered: Some(first.commit.clone()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.commit, first.commit);
+    assert_eq!(git(&remote.bare(), &["rev-list", "--count", "main"]), "1");
 }

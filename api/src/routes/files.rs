@@ -3,14 +3,13 @@
 use std::time::Duration;
 
 use appgen_artifacts::Layout;
-use appgen_crd::Phase;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::visible;
 use crate::auth::Principal;
 use crate::error::ErrorBody;
-use crate::view::{app_of, phase};
+use crate::view::{app_of, has_archive};
 use crate::{ApiState, Error};
 
 /// Long enough for a slow download to start, short enough that a leaked link soon stops working.
@@ -32,9 +31,9 @@ pub async fn archive(
     Path((namespace, name)): Path<(String, String)>,
 ) -> Result<Response, Error> {
     let generation = visible(&state, &principal, &namespace, &name)?;
-    if phase(&generation) != Phase::Delivered {
+    if !has_archive(&generation) {
         return Err(Error::NotReady(format!(
-            "generation {namespace}/{name} has not been delivered; its archive appears once it is"
+            "generation {namespace}/{name} has made no archive yet; it appears once the app passes its gates"
         )));
     }
     let layout = layout_of(&namespace, &name, generation.metadata.uid.as_deref())?;

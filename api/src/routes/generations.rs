@@ -440,6 +440,51 @@ pub async fn retry(
     Ok((StatusCode::CREATED, Json(GenerationView::of(&created))))
 }
 
+/// Delivers a finished generation's stored archive again (Git push, deploy) without regenerating
+/// it, by raising `spec.redeliver`; the controller does the rest.
+#[utoipa::path(post, path = "/api/v1/generations/{namespace}/{name}/redeliver", tag = "generations",
+    params(("namespace" = String, Path), ("name" = String, Path)),
+    responses((status = 202, body = GenerationView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn redeliver(
+    State(state): State<ApiState>,
+    principal: Principal,
+    Path((namespace, name)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<GenerationView>), Error> {
+    let generation = visible(&state, &principal, &namespace, &name)?;
+    let status = generation.status.clone().unwrap_or_default();
+    if !finished(&generation) {
+        return Err(Error::Conflict(format!(
+            "generation {namespace}/{name} has not finished; deliver it again once it has"
+        )));
+    }
+    if status.outputs.as_ref().and_then(|o| o.sha256.as_ref()).is_none() {
+        return Err(Error::Conflict(format!(
+            "generation {namespace}/{name} made no archive, so there is nothing to deliver again; retry it to build the app"
+        )));
+    }
+    let next = generation
+        .spec
+        .redeliver
+        .unwrap_or(0)
+        .max(status.observed_redeliver.unwrap_or(0))
+        + 1;
+    let api: Api<Generation> = Api::namespaced(state.client.clone(), &namespace);
+    // The resourceVersion makes two requests at once raise it once each, not both to the same value.
+    let patched = api
+        .patch(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({
+                "metadata": { "resourceVersion": generation.metadata.resource_version },
+                "spec": { "redeliver": next },
+            })),
+        )
+        .await
+        .map_err(write_error)?;
+    tracing::info!(%namespace, %name, redeliver = next, "generation redelivery requested");
+    Ok((StatusCode::ACCEPTED, Json(GenerationView::of(&patched))))
+}
+
 #[utoipa::path(post, path = "/api/v1/generations/{namespace}/{name}/continue", tag = "generations",
     params(("namespace" = String, Path), ("name" = String, Path)), request_body = ContinueRequest,
     responses((status = 201, body = GenerationView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(generations::get, generations::delete))
         .routes(routes!(generations::cancel))
         .routes(routes!(generations::retry))
+        .routes(routes!(generations::redeliver))
         .routes(routes!(generations::continue_))
         .routes(routes!(generations::apps))
         .routes(routes!(events::stream))

@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use appgen_crd::{AgentName, Phase};
+use appgen_crd::{AgentName, Outputs, Phase};
 use http::Method;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -303,15 +303,13 @@ pub async fn download(args: DownloadArgs) -> Result<Exit, Error> {
     let client = connect(&args.connection).await?;
     let (_, view) = fetch(&client, &args.name).await?;
     let name = &view.name;
+    // A generation whose push or deploy failed still has the archive it made.
     let not_delivered = || {
         Error::NotReady(format!(
             "{name} is {:?}, not delivered: its archive appears once it is (`appgen logs -f {name}` follows it)",
             view.phase()
         ))
     };
-    if view.phase() != Phase::Delivered {
-        return Err(not_delivered());
-    }
     let archive_path = view.links.archive.as_deref().ok_or_else(not_delivered)?;
     let expected = view.outputs().and_then(|o| o.sha256.clone()).ok_or_else(|| {
         Error::NotReady(format!(
@@ -438,6 +436,9 @@ pub async fn cancel(args: NameArgs) -> Result<Exit, Error> {
 
 pub async fn retry(args: RetryArgs) -> Result<Exit, Error> {
     let client = connect(&args.connection).await?;
+    if args.delivery {
+        return redeliver(&client, &args).await;
+    }
     let path = format!("{}/retry", path_of(&client, &args.name).await?);
     let value = client
         .json(Method::POST, &path, None, &format!("retrying {}", args.name))
@@ -448,6 +449,56 @@ pub async fn retry(args: RetryArgs) -> Result<Exit, Error> {
         return wait(&client, &view).await.map(|(exit, _)| exit);
     }
     Ok(Exit::Ok)
+}
+
+/// `retry --delivery`: asks for the stored archive to be delivered again, and with `--wait`
+/// follows that delivery (not a new generation) to its end.
+async fn redeliver(client: &Client, args: &RetryArgs) -> Result<Exit, Error> {
+    let path = path_of(client, &args.name).await?;
+    let doing = format!("delivering {} again", args.name);
+    let value = client
+        .json(Method::POST, &format!("{path}/redeliver"), None, &doing)
+        .await?;
+    let asked: View = parse(&value, &doing)?;
+    let wanted = asked.spec.redeliver.unwrap_or_default();
+    println!(
+        "generation/{} redelivery {wanted} requested (the stored archive, not regenerated)",
+        asked.name
+    );
+    if !args.wait {
+        return Ok(Exit::Ok);
+    }
+    loop {
+        let value = client.json(Method::GET, &path, None, &doing).await?;
+        let view: View = parse(&value, &doing)?;
+        let status = view.status.clone().unwrap_or_default();
+        let seen = status.observed_redeliver.unwrap_or_default() >= wanted;
+        let ended = matches!(view.phase(), Phase::Delivered | Phase::Failed | Phase::Cancelled);
+        if seen && ended {
+            let outputs = view.outputs();
+            let shown = |f: fn(&Outputs) -> Option<&String>| outputs.and_then(f).cloned().unwrap_or_default();
+            return Ok(match view.phase() {
+                Phase::Delivered => {
+                    println!(
+                        "generation/{} delivered again: {} {}",
+                        view.name,
+                        shown(|o| o.repository_url.as_ref()),
+                        shown(|o| o.commit.as_ref())
+                    );
+                    Exit::Ok
+                }
+                phase => {
+                    eprintln!(
+                        "generation/{} {phase:?}: {}",
+                        view.name,
+                        status.message.unwrap_or_default()
+                    );
+                    Exit::Failed
+                }
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
 
 pub async fn delete(args: NameArgs) -> Result<Exit, Error> {

@@ -274,6 +274,10 @@ pub struct DownloadArgs {
 pub struct RetryArgs {
     /// The generation to build again (in your namespace), or `namespace/name`.
     name: String,
+    /// Deliver the generation's stored archive again (Git push, deploy) instead of building a new
+    /// generation: for a delivery that failed after the app was made, once its cause is fixed.
+    #[arg(long)]
+    delivery: bool,
     /// Follow the new generation until it ends; the exit code says how it ended.
     #[arg(long)]
     wait: bool,

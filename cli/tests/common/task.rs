@@ -78,6 +78,8 @@ impl Run {
             observed_generation: 1,
             spec,
             artifacts: format!("file://{}/", self.generation_dir().display()),
+            parent_commit: None,
+            redelivery: None,
             parent_uid: self.parent_uid.clone(),
         };
         std::fs::create_dir_all(self.generation_dir()).unwrap();

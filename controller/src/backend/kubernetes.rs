@@ -1148,6 +1148,43 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn delivery_tokens_from_secrets_reach_the_job_as_secret_key_refs_and_never_as_values() {
+        let (mut backend, mut handle) = mock();
+        let tokens = [
+            ("APPGEN_GIT_TOKEN", "git"),
+            ("APPGEN_GITHUB_TOKEN", "github"),
+            ("APPGEN_FLY_API_TOKEN", "fly"),
+        ];
+        backend.config.secret_env = tokens
+            .iter()
+            .map(|(name, secret)| SecretEnv {
+                name: (*name).to_owned(),
+                secret: format!("appgen-{secret}"),
+                key: "token".to_owned(),
+            })
+            .collect();
+        backend.config.env = vec![("APPGEN_GITHUB_OWNER".to_owned(), "acme".to_owned())];
+        let server = tokio::spawn(async move { answer(&mut handle, 201, job_object(json!({}))).await });
+        backend.launch(&task()).await.unwrap();
+        let seen = server.await.unwrap();
+        let env = seen.body["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .clone();
+        for (name, secret) in tokens {
+            let found: Vec<&Value> = env.iter().filter(|e| e["name"] == name).collect();
+            assert_eq!(
+                found,
+                [
+                    &json!({ "name": name, "valueFrom": { "secretKeyRef": { "name": format!("appgen-{secret}"), "key": "token" } } })
+                ],
+                "{name}: one entry, a reference and no value"
+            );
+        }
+        assert!(env.contains(&json!({ "name": "APPGEN_GITHUB_OWNER", "value": "acme" })));
+    }
+
+    #[tokio::test]
     async fn a_second_launch_with_the_same_key_meets_409_and_starts_nothing() {
         let (backend, mut handle) = mock();
         let conflict = status(

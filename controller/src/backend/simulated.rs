@@ -597,6 +597,8 @@ mod tests {
             observed_generation: 1,
             spec,
             artifacts: store.uri(layout.prefix()),
+            parent_commit: None,
+            redelivery: None,
             parent_uid: None,
         };
         store

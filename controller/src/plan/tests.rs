@@ -62,7 +62,13 @@ fn a_new_generation_with_a_free_slot_records_the_launch_intent_before_anything_e
 fn a_recorded_intent_whose_task_does_not_exist_yet_is_launched() {
     let g = generation().with_status(|s| s.attempts = vec![intent(1)]);
     let p = plan_at(&g, Some(&TaskObservation::missing()), None, Slot::Granted, 1);
-    assert_eq!(p.action, Action::Launch { attempt: 1 });
+    assert_eq!(
+        p.action,
+        Action::Launch {
+            attempt: 1,
+            redelivery: None
+        }
+    );
 }
 
 #[test]
@@ -294,7 +300,7 @@ fn the_reason_a_task_gives_names_the_failure_when_it_is_a_valid_reason() {
 #[test]
 fn a_failed_delivery_step_keeps_the_app_generated_verified_and_its_outputs_published() {
     let g = generation()
-        .with_spec(|s| s.retries = Some(0))
+        .with_spec(|s| s.retries = Some(3))
         .with_status(|s| running_since(s, vec![started(1, 5)], 5));
     let mut result = failed_result("deliver/git", "the remote rejected the push to main");
     if let Some(error) = result.error.as_mut() {
@@ -310,9 +316,17 @@ fn a_failed_delivery_step_keeps_the_app_generated_verified_and_its_outputs_publi
     assert_eq!(condition(&p, "Delivered"), ("False", "PushRejected"));
     assert_eq!(condition(&p, "Generated"), ("True", "Generated"));
     assert_eq!(condition(&p, "Verified"), ("True", "GatesPassed"));
-    let outputs = p.status.outputs.unwrap();
+    let outputs = p.status.outputs.clone().unwrap();
     assert_eq!(outputs.sha256.as_deref(), Some("ab"));
     assert!(outputs.archive_url.is_some());
+    // Retries are left, but spending one would regenerate an app that was made and checked.
+    assert_eq!(p.status.attempts.len(), 1, "no new attempt");
+    assert_eq!(p.requeue, None);
+    let message = p.status.message.unwrap();
+    assert!(
+        message.contains("rejected the push") && message.contains("appgen retry --delivery todo"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -534,4 +548,251 @@ fn a_follow_up_whose_parent_cannot_be_continued_fails_before_any_attempt() {
         assert_eq!(p.action, Action::None);
         assert!(p.status.attempts.is_empty(), "nothing was launched");
     }
+}
+
+/// A Generation whose push was rejected: the archive was made and published, the attempt ended.
+fn failed_delivery(redeliver: Option<i64>) -> Generation {
+    generation()
+        .with_spec(|s| s.redeliver = redeliver)
+        .with_status(|s| {
+            running_since(s, vec![ended(1, 100, "PushRejected", Some(1))], 5);
+            s.phase = Some(Phase::Failed);
+            s.completion_time = Some(time(101));
+            s.usage = Some(appgen_crd::Usage {
+                turns: 7,
+                ..appgen_crd::Usage::default()
+            });
+            s.outputs = Some(Outputs {
+                archive_url: Some("http://127.0.0.1:8080/archive".into()),
+                sha256: Some("ab".repeat(32)),
+                size: Some(12_345),
+                ..Outputs::default()
+            });
+        })
+}
+
+#[test]
+fn raising_spec_redeliver_records_a_deliver_only_attempt_for_the_stored_archive() {
+    for phase in [Phase::Failed, Phase::Delivered] {
+        let g = failed_delivery(Some(1))
+            .with_status(|s| s.phase = Some(phase))
+            .with_generation(2);
+        let p = plan_at(&g, None, None, Slot::Granted, 200);
+        assert_eq!(p.action, Action::None, "the intent is stored first");
+        assert_eq!(p.requeue, Some(Duration::ZERO));
+        assert_eq!(p.status.phase, Some(Phase::Pending), "{phase:?}");
+        assert_eq!(p.status.completion_time, None);
+        assert_eq!(p.status.observed_redeliver, Some(1));
+        assert_eq!(
+            p.status.observed_generation,
+            Some(2),
+            "spec.delivery is taken as it is now"
+        );
+        assert_eq!(
+            p.status.attempts.last(),
+            Some(&Attempt {
+                redelivery: true,
+                ..intent(2)
+            })
+        );
+        assert_eq!(condition(&p, "Delivered"), ("Unknown", REDELIVERING));
+        assert!(holds_slot(Some(&p.status)));
+    }
+}
+
+#[test]
+fn a_recorded_redelivery_is_launched_as_a_deliver_only_task_with_the_archive_it_must_find() {
+    let g = failed_delivery(Some(1)).with_status(|s| {
+        s.phase = Some(Phase::Pending);
+        s.observed_redeliver = Some(1);
+        if let Some(o) = s.outputs.as_mut() {
+            o.commit = Some("c0ffee".into());
+        }
+        s.attempts.push(Attempt {
+            redelivery: true,
+            ..intent(2)
+        });
+    });
+    let p = plan_at(&g, Some(&TaskObservation::missing()), None, Slot::Granted, 201);
+    assert_eq!(
+        p.action,
+        Action::Launch {
+            attempt: 2,
+            redelivery: Some(Redelivery {
+                sha256: "ab".repeat(32),
+                commit: Some("c0ffee".into()),
+            }),
+        }
+    );
+}
+
+/// `failed_delivery` with its redelivery attempt 2 running since 205.
+fn redelivering() -> Generation {
+    failed_delivery(Some(1)).with_status(|s| {
+        s.phase = Some(Phase::Running);
+        s.completion_time = None;
+        s.observed_redeliver = Some(1);
+        s.attempts.push(Attempt {
+            redelivery: true,
+            ..started(2, 205)
+        });
+    })
+}
+
+#[test]
+fn a_redelivery_that_pushes_delivers_the_generation_and_keeps_the_usage_of_the_run_that_made_it() {
+    let mut result = delivered_result();
+    if let Some(o) = result.outputs.as_mut() {
+        o.repository_url = Some("http://git.test/todo.git".into());
+        o.commit = Some("c0ffee".into());
+    }
+    result.usage = Some(appgen_crd::Usage::default());
+    let p = plan_at(
+        &redelivering(),
+        Some(&task_exited(0, 230)),
+        Some(&result),
+        Slot::Granted,
+        231,
+    );
+    assert_eq!(p.status.phase, Some(Phase::Delivered));
+    assert_eq!(condition(&p, "Delivered"), ("True", "Delivered"));
+    let outputs = p.status.outputs.clone().unwrap();
+    assert_eq!(outputs.commit.as_deref(), Some("c0ffee"));
+    assert_eq!(
+        outputs.repository_url.as_deref(),
+        Some("http://git.test/todo.git")
+    );
+    assert_eq!(p.status.usage.unwrap().turns, 7);
+    assert_eq!(p.status.attempts[1].reason.as_deref(), Some(DELIVERED));
+    assert_eq!(p.status.completion_time, Some(time(231)));
+}
+
+#[test]
+fn a_redelivery_that_fails_again_fails_the_generation_and_never_regenerates() {
+    let mut rejected = failed_result("deliver/git", "the remote rejected the push to main");
+    if let Some(e) = rejected.error.as_mut() {
+        e.reason = Some("PushRejected".into());
+    }
+    rejected.outputs = failed_delivery(None).status.and_then(|s| s.outputs);
+    let table: [(Option<&TaskResult>, &str); 2] = [(Some(&rejected), "PushRejected"), (None, "NoResult")];
+    for (result, reason) in table {
+        let g = redelivering().with_spec(|s| s.retries = Some(5));
+        let p = plan_at(&g, Some(&task_exited(1, 230)), result, Slot::Granted, 231);
+        assert_eq!(p.status.phase, Some(Phase::Failed), "{reason}");
+        assert_eq!(condition(&p, "Delivered"), ("False", reason));
+        assert_eq!(
+            p.status.attempts.len(),
+            2,
+            "no attempt after a redelivery: {reason}"
+        );
+        assert_eq!(p.requeue, None);
+        assert!(
+            p.status.outputs.unwrap().archive_url.is_some(),
+            "the archive stays published"
+        );
+    }
+}
+
+#[test]
+fn a_redelivery_whose_task_could_not_start_is_tried_again_as_a_redelivery() {
+    let could_not_start = observed(
+        TaskState::FailedToStart {
+            reason: "no such image".into(),
+        },
+        None,
+        Some(206),
+    );
+    let p = plan_at(&redelivering(), Some(&could_not_start), None, Slot::Granted, 207);
+    assert_eq!(p.status.phase, Some(Phase::Pending));
+    let g = redelivering().with_status(|s| *s = p.status.clone());
+    let next = plan_at(&g, None, None, Slot::Granted, 400);
+    let last = next.status.attempts.last().unwrap();
+    assert_eq!((last.number, last.redelivery), (3, true));
+}
+
+#[test]
+fn a_redelivery_has_the_whole_timeout_from_its_own_start() {
+    // The generation started at 5 with a 600s timeout; the redelivery started at 205.
+    let p = plan_at(
+        &redelivering(),
+        Some(&task_running(205)),
+        None,
+        Slot::Granted,
+        700,
+    );
+    assert_eq!(p.status.phase, Some(Phase::Running));
+    let late = plan_at(
+        &redelivering(),
+        Some(&task_running(205)),
+        None,
+        Slot::Granted,
+        806,
+    );
+    assert_eq!(late.status.phase, Some(Phase::Failed));
+    assert_eq!(condition(&late, "Delivered"), ("False", DEADLINE_EXCEEDED));
+}
+
+#[test]
+fn spec_redeliver_without_a_stored_archive_or_already_seen_launches_nothing() {
+    let no_archive = failed_delivery(Some(1)).with_status(|s| s.outputs = None);
+    let p = plan_at(&no_archive, None, None, Slot::Queued { position: 0 }, 200);
+    assert_eq!(p.action, Action::None);
+    assert_eq!(p.status.phase, Some(Phase::Failed));
+    assert_eq!(p.status.observed_redeliver, Some(1));
+    assert!(p.status.message.unwrap().contains("made no archive"));
+    assert!(!wants_slot(&no_archive, at(200), &policy()));
+
+    let seen = failed_delivery(Some(1)).with_status(|s| s.observed_redeliver = Some(1));
+    let p = plan_at(&seen, None, None, Slot::Granted, 200);
+    assert_eq!(p.status, seen.status.unwrap(), "nothing to do, nothing written");
+
+    let queued = failed_delivery(Some(2));
+    assert!(wants_slot(&queued, at(200), &policy()));
+    let p = plan_at(&queued, None, None, Slot::Queued { position: 1 }, 200);
+    assert_eq!(
+        p.status,
+        queued.status.unwrap(),
+        "waits for a slot without changing"
+    );
+}
+
+#[test]
+fn a_generation_created_with_spec_redeliver_set_delivers_once() {
+    let g = generation().with_spec(|s| s.redeliver = Some(3));
+    let p = plan_at(&g, None, None, Slot::Granted, 0);
+    assert_eq!(p.status.observed_redeliver, Some(3));
+}
+
+#[test]
+fn a_follow_up_lands_on_its_parents_commit_only_where_the_parent_pushed() {
+    let git = |repository: &str| {
+        Some(appgen_crd::DeliverySpec {
+            git: Some(appgen_crd::GitDelivery {
+                repository: Some(repository.into()),
+                branch: None,
+            }),
+            deploy: None,
+        })
+    };
+    let parent = generation()
+        .with_spec(|s| s.delivery = git("acme/todo"))
+        .with_status(|s| {
+            s.outputs = Some(Outputs {
+                commit: Some("c0ffee".into()),
+                ..Outputs::default()
+            });
+        });
+    let child = |delivery| {
+        generation().with_spec(|s| {
+            s.parent = Some("todo".into());
+            s.delivery = delivery;
+        })
+    };
+    assert_eq!(
+        parent_commit(&child(git("acme/todo")), Some(&parent)),
+        Some("c0ffee".into())
+    );
+    assert_eq!(parent_commit(&child(git("acme/other")), Some(&parent)), None);
+    assert_eq!(parent_commit(&child(None), Some(&parent)), None);
+    assert_eq!(parent_commit(&child(git("acme/todo")), None), None);
 }
