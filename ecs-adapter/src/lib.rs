@@ -736,19 +736,6 @@ mod tests {
             .build()
     }
 
-    fn exited(code: i32) -> TaskState {
-        TaskState::Exited {
-            code: Some(code),
-            signal: None,
-        }
-    }
-
-    fn failed_to_start(reason: &str) -> TaskState {
-        TaskState::FailedToStart {
-            reason: reason.to_owned(),
-        }
-    }
-
     #[test]
     fn described_tasks_map_to_what_became_of_the_generator() {
         let cases = [
@@ -777,7 +764,7 @@ mod tests {
                     Some("Essential container in task exited"),
                     Some(0),
                 ),
-                exited(0),
+                TaskState::exited(0),
             ),
             (
                 "the generator failed",
@@ -787,7 +774,7 @@ mod tests {
                     Some("Essential container in task exited"),
                     Some(3),
                 ),
-                exited(3),
+                TaskState::exited(3),
             ),
             (
                 "the task failed to start",
@@ -797,7 +784,7 @@ mod tests {
                     Some("Task failed to start"),
                     None,
                 ),
-                failed_to_start("TaskFailedToStart: Task failed to start"),
+                TaskState::failed_to_start("TaskFailedToStart: Task failed to start"),
             ),
             (
                 "the image could not be pulled",
@@ -809,7 +796,7 @@ mod tests {
                     ),
                     None,
                 ),
-                failed_to_start(
+                TaskState::failed_to_start(
                     "TaskFailedToStart: CannotPullContainerError: pull image manifest has been retried 5 time(s): not found",
                 ),
             ),
@@ -821,7 +808,9 @@ mod tests {
                     Some("CannotPullContainerError: access denied"),
                     None,
                 ),
-                failed_to_start("the task could not start: CannotPullContainerError: access denied"),
+                TaskState::failed_to_start(
+                    "the task could not start: CannotPullContainerError: access denied",
+                ),
             ),
             (
                 "the secrets or the network could not be set up",
@@ -831,7 +820,7 @@ mod tests {
                     Some("ResourceInitializationError: unable to pull secrets or registry auth"),
                     None,
                 ),
-                failed_to_start(
+                TaskState::failed_to_start(
                     "TaskFailedToStart: ResourceInitializationError: unable to pull secrets or registry auth",
                 ),
             ),
@@ -843,7 +832,7 @@ mod tests {
                     Some("Your Spot Task was interrupted."),
                     Some(137),
                 ),
-                failed_to_start("SpotInterruption: Your Spot Task was interrupted."),
+                TaskState::failed_to_start("SpotInterruption: Your Spot Task was interrupted."),
             ),
             (
                 "the scheduler replaced the task",
@@ -853,7 +842,7 @@ mod tests {
                     Some("Task failed ELB health checks"),
                     Some(143),
                 ),
-                failed_to_start("ServiceSchedulerInitiated: Task failed ELB health checks"),
+                TaskState::failed_to_start("ServiceSchedulerInitiated: Task failed ELB health checks"),
             ),
             (
                 "stopped by StopTask",
@@ -866,7 +855,7 @@ mod tests {
             (
                 "the container could not be started",
                 container_never_ran("CannotStartContainerError: exec format error"),
-                failed_to_start("CannotStartContainerError: exec format error"),
+                TaskState::failed_to_start("CannotStartContainerError: exec format error"),
             ),
             (
                 "stopped without an exit code",
@@ -916,7 +905,7 @@ mod tests {
             observed.finished_at,
             Some("2025-06-01T12:10:00Z".parse().unwrap())
         );
-        assert_eq!(observed.state, exited(0));
+        assert_eq!(observed.state, TaskState::exited(0));
     }
 
     #[test]

@@ -786,19 +786,6 @@ mod tests {
         })
     }
 
-    fn exited(code: i32) -> TaskState {
-        TaskState::Exited {
-            code: Some(code),
-            signal: None,
-        }
-    }
-
-    fn failed_to_start(reason: &str) -> TaskState {
-        TaskState::FailedToStart {
-            reason: reason.to_owned(),
-        }
-    }
-
     #[test]
     fn a_key_made_of_a_kubernetes_uid_is_its_own_job_name() {
         assert_eq!(job_name(&key()), key().as_str());
@@ -980,7 +967,7 @@ mod tests {
                     ],
                 }),
                 vec![],
-                exited(0),
+                TaskState::exited(0),
             ),
             (
                 "Failed with the container's exit code",
@@ -995,7 +982,7 @@ mod tests {
                         } },
                     }],
                 }))],
-                exited(3),
+                TaskState::exited(3),
             ),
             (
                 "ImagePullBackOff",
@@ -1004,7 +991,7 @@ mod tests {
                     "ImagePullBackOff",
                     "Back-off pulling image \"ghcr.io/appgen-dev/generator:missing\"",
                 )],
-                failed_to_start(&format!(
+                TaskState::failed_to_start(format!(
                     "pod {key}-x7k2p ImagePullBackOff: Back-off pulling image \"ghcr.io/appgen-dev/generator:missing\"",
                     key = key()
                 )),
@@ -1016,7 +1003,7 @@ mod tests {
                     "ErrImagePull",
                     "rpc error: code = NotFound desc = failed to pull and unpack image",
                 )],
-                failed_to_start(&format!(
+                TaskState::failed_to_start(format!(
                     "pod {key}-x7k2p ErrImagePull: rpc error: code = NotFound desc = failed to pull and unpack image",
                     key = key()
                 )),
@@ -1031,7 +1018,7 @@ mod tests {
                 "Unschedulable past the timeout",
                 started.clone(),
                 vec![unschedulable("2025-06-01T12:00:01Z")],
-                failed_to_start(&format!(
+                TaskState::failed_to_start(format!(
                     "pod {key}-x7k2p found no node for 599s: 0/3 nodes are available: 3 Insufficient cpu.",
                     key = key()
                 )),
@@ -1043,7 +1030,7 @@ mod tests {
                     "phase": "Failed", "reason": "Evicted",
                     "message": "The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ",
                 }))],
-                failed_to_start(&format!(
+                TaskState::failed_to_start(format!(
                     "pod {key}-x7k2p Evicted: The node was low on resource: memory. Threshold quantity: 100Mi, available: 52Mi. ",
                     key = key()
                 )),
@@ -1063,7 +1050,7 @@ mod tests {
                         "state": { "terminated": { "exitCode": 137, "reason": "Error" } },
                     }],
                 }))],
-                failed_to_start(&format!(
+                TaskState::failed_to_start(format!(
                     "pod {key}-x7k2p DeletionByTaintManager: Taint manager: deleting due to NoExecute taint",
                     key = key()
                 )),
@@ -1293,7 +1280,7 @@ mod tests {
         );
         assert_eq!(
             observed.state,
-            failed_to_start(&format!("pod {}-x7k2p ErrImagePull: not found", key()))
+            TaskState::failed_to_start(format!("pod {}-x7k2p ErrImagePull: not found", key()))
         );
     }
 
@@ -1314,7 +1301,7 @@ mod tests {
         server.await.unwrap();
         assert_eq!(
             observed.state,
-            failed_to_start(&format!("pod {}-x7k2p Evicted: low on memory", key()))
+            TaskState::failed_to_start(format!("pod {}-x7k2p Evicted: low on memory", key()))
         );
     }
 
@@ -1398,7 +1385,7 @@ mod tests {
             ),
             (&key(), "team-a", "todo")
         );
-        assert_eq!(listed[0].observation.state, exited(1));
+        assert_eq!(listed[0].observation.state, TaskState::exited(1));
     }
 
     /// The image a conformance backend cannot pull.

@@ -96,6 +96,22 @@ pub enum TaskState {
     Missing,
 }
 
+impl TaskState {
+    /// Ended by itself with this exit code.
+    pub fn exited(code: i32) -> Self {
+        TaskState::Exited {
+            code: Some(code),
+            signal: None,
+        }
+    }
+
+    pub fn failed_to_start(reason: impl Into<String>) -> Self {
+        TaskState::FailedToStart {
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A backend's answer about one task.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TaskObservation {

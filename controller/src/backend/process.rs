@@ -783,14 +783,6 @@ mod tests {
         ProcessBackend::new(config(tasks_dir, script))
     }
 
-    /// How a task that exited by itself with `code` is observed.
-    fn exited(code: i32) -> TaskState {
-        TaskState::Exited {
-            code: Some(code),
-            signal: None,
-        }
-    }
-
     async fn wait_for_end(backend: &ProcessBackend, key: &TaskKey) -> TaskObservation {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -891,7 +883,7 @@ mod tests {
 
         std::fs::write(work_dir(tmp.path(), &task.key).join("release"), "").unwrap();
         let ended = wait_for_end(&backend, &task.key).await;
-        assert_eq!(ended.state, exited(0));
+        assert_eq!(ended.state, TaskState::exited(0));
         assert!(ended.finished_at.is_some() && ended.started_at <= ended.finished_at);
 
         let stdout = std::fs::read_to_string(tmp.path().join("uid-a-1").join(STDOUT_FILE)).unwrap();
@@ -929,7 +921,10 @@ mod tests {
         let backend = backend(tmp.path(), "echo oops >&2; exit 3");
         let task = spec("uid-b-2");
         backend.launch(&task).await.unwrap();
-        assert_eq!(wait_for_end(&backend, &task.key).await.state, exited(3));
+        assert_eq!(
+            wait_for_end(&backend, &task.key).await.state,
+            TaskState::exited(3)
+        );
         let stderr = std::fs::read_to_string(tmp.path().join("uid-b-2").join(STDERR_FILE)).unwrap();
         assert_eq!(stderr, "oops\n");
     }
@@ -1037,7 +1032,10 @@ mod tests {
         let backend = backend(tmp.path(), "sleep 1000 & echo $! > grandchild");
         let task = spec("uid-g-1");
         backend.launch(&task).await.unwrap();
-        assert_eq!(wait_for_end(&backend, &task.key).await.state, exited(0));
+        assert_eq!(
+            wait_for_end(&backend, &task.key).await.state,
+            TaskState::exited(0)
+        );
         let grandchild: i32 = wait_for_file(&work_dir(tmp.path(), &task.key).join("grandchild"))
             .await
             .trim()
@@ -1048,7 +1046,10 @@ mod tests {
         backend.stop(&task.key).await.unwrap();
         assert!(!is_live(grandchild));
         // The task's own status stands.
-        assert_eq!(backend.observe(&task.key).await.unwrap().state, exited(0));
+        assert_eq!(
+            backend.observe(&task.key).await.unwrap().state,
+            TaskState::exited(0)
+        );
     }
 
     #[tokio::test]
@@ -1076,7 +1077,7 @@ mod tests {
         assert_eq!(listed[0].observation.state, TaskState::Running);
 
         std::fs::write(work_dir(tmp.path(), &task.key).join("release"), "").unwrap();
-        assert_eq!(wait_for_end(&second, &task.key).await.state, exited(4));
+        assert_eq!(wait_for_end(&second, &task.key).await.state, TaskState::exited(4));
     }
 
     #[tokio::test]
@@ -1150,7 +1151,10 @@ mod tests {
         let backend = ProcessBackend::new(config);
         let task = spec("uid-k-1");
         backend.launch(&task).await.unwrap();
-        assert_eq!(wait_for_end(&backend, &task.key).await.state, exited(0));
+        assert_eq!(
+            wait_for_end(&backend, &task.key).await.state,
+            TaskState::exited(0)
+        );
         let stdout = std::fs::read_to_string(tmp.path().join("uid-k-1").join(STDOUT_FILE)).unwrap();
         assert_eq!(stdout, "30\n1048576\n64\n");
     }
@@ -1204,8 +1208,8 @@ mod tests {
 
     #[test]
     fn the_shell_status_tells_a_code_from_a_signal() {
-        assert_eq!(exit_state("0"), exited(0));
-        assert_eq!(exit_state("128"), exited(128));
+        assert_eq!(exit_state("0"), TaskState::exited(0));
+        assert_eq!(exit_state("128"), TaskState::exited(128));
         assert_eq!(
             exit_state("143"),
             TaskState::Exited {

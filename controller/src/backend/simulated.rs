@@ -175,7 +175,7 @@ impl SimulatedBackend {
             Outcome::Refuse { code, reason } => {
                 tracing::warn!(namespace = %task.namespace, name = %task.name, %reason, "simulated task refused its input");
                 task.ended = Some(Ended {
-                    state: exited(*code),
+                    state: TaskState::exited(*code),
                     finished_at: Some(task.started_at),
                 });
                 return Ok(());
@@ -228,7 +228,7 @@ impl SimulatedBackend {
             },
         };
         task.ended = Some(Ended {
-            state: exited(code),
+            state: TaskState::exited(code),
             finished_at: Some(finished_at),
         });
         Ok(())
@@ -499,13 +499,6 @@ fn at(start: jiff::Timestamp, run_time: Duration, fraction: f64) -> jiff::Timest
     start
         .checked_add(run_time.mul_f64(fraction))
         .unwrap_or(jiff::Timestamp::MAX)
-}
-
-fn exited(code: i32) -> TaskState {
-    TaskState::Exited {
-        code: Some(code),
-        signal: None,
-    }
 }
 
 /// 64 hex digits that look like a sha256 and stay the same for the same archive (FNV-1a, four
