@@ -15,5 +15,5 @@ pub use error::{ArtifactError, Result};
 pub use layout::Layout;
 pub use local::LocalStore;
 pub use open::{open, open_object};
-pub use s3::{S3Config, S3Store};
+pub use s3::{S3Config, S3Store, aws_config_loader, load_aws_config};
 pub use store::ArtifactStore;

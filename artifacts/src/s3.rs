@@ -52,27 +52,35 @@ pub struct S3Store {
     root: String,
 }
 
+/// The standard AWS configuration chain (environment, profile, web identity, ECS task role,
+/// instance profile), speaking HTTPS through rustls with ring (the workspace's one crypto
+/// provider). Every AWS client of appgen's starts here; callers that need more than the chain
+/// (static credentials in tests, say) adjust it before loading.
+pub fn aws_config_loader() -> ConfigLoader {
+    let http_client = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client)
+}
+
+/// The chain's settings, in `region` when one is given: also the region that credential
+/// providers such as web identity use.
+pub async fn load_aws_config(region: Option<&str>) -> SdkConfig {
+    let loader = aws_config_loader();
+    match region {
+        Some(region) => loader.region(Region::new(region.to_owned())),
+        None => loader,
+    }
+    .load()
+    .await
+}
+
 impl S3Store {
     /// A store whose credentials and remaining settings come from the standard AWS chain.
     /// Nothing is sent to S3 until the first call.
     pub async fn connect(config: S3Config) -> Result<Self> {
-        let mut loader = Self::config_loader();
-        if let Some(region) = &config.region {
-            // Also the region that credential providers such as web identity use.
-            loader = loader.region(Region::new(region.clone()));
-        }
-        let sdk_config = loader.load().await;
+        let sdk_config = load_aws_config(config.region.as_deref()).await;
         Self::from_sdk_config(config, &sdk_config)
-    }
-
-    /// The standard AWS configuration chain, speaking HTTPS through rustls with ring (the
-    /// workspace's one crypto provider). Callers that need more than the chain (static
-    /// credentials in tests, say) adjust it and pass the result to [`S3Store::from_sdk_config`].
-    pub fn config_loader() -> ConfigLoader {
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        aws_config::defaults(BehaviorVersion::latest()).http_client(http_client)
     }
 
     /// A store using `sdk_config` for credentials and defaults; `config`'s region, endpoint and

@@ -78,7 +78,7 @@ impl Moto {
     /// SDK settings that reach this server with moto's fake credentials, whatever the
     /// environment says, and that fail fast instead of retrying.
     async fn sdk_config(&self) -> SdkConfig {
-        S3Store::config_loader()
+        appgen_artifacts::aws_config_loader()
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .region(Region::new("us-east-1"))
             .retry_config(RetryConfig::disabled())
@@ -459,7 +459,7 @@ async fn an_unreachable_endpoint_is_named_in_the_error() {
         .local_addr()
         .unwrap()
         .port();
-    let sdk_config = S3Store::config_loader()
+    let sdk_config = appgen_artifacts::aws_config_loader()
         .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
         .region(Region::new("us-east-1"))
         .retry_config(RetryConfig::disabled())

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use appgen_crd::{Generation, GenerationSpec, Phase};
-use common::Server;
+use common::{Server, phase, wait_for};
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
@@ -46,32 +46,6 @@ fn generation(name: &str, prompt: &str, retries: i32) -> Generation {
 
 async fn api(server: &Server) -> Api<Generation> {
     Api::namespaced(server.client().await, "default")
-}
-
-/// Polls until `check` holds for the Generation, or fails after `seconds` with what it last saw.
-async fn wait_for(
-    api: &Api<Generation>,
-    name: &str,
-    seconds: u64,
-    check: impl Fn(&Generation) -> bool,
-) -> Generation {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    loop {
-        let g = api.get(name).await.unwrap();
-        if check(&g) {
-            return g;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never got there; last status: {:#?}",
-            g.status
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn phase(g: &Generation) -> Option<Phase> {
-    g.status.as_ref().and_then(|s| s.phase)
 }
 
 fn condition(g: &Generation, type_: &str) -> Option<(String, String)> {

@@ -6,11 +6,10 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use appgen_crd::{Generation, GenerationSpec, Phase};
 use appgen_ecs::moto::{CLUSTER, MotoEcs, REGION, TASK_DEFINITION};
-use common::Server;
+use common::{Server, phase, wait_for};
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -25,26 +24,6 @@ fn create_bucket(moto: &MotoEcs) {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-}
-
-async fn wait_for(api: &Api<Generation>, name: &str, check: impl Fn(&Generation) -> bool) -> Generation {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let g = api.get(name).await.unwrap();
-        if check(&g) {
-            return g;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never got there; last status: {:#?}",
-            g.status
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-fn phase(g: &Generation) -> Option<Phase> {
-    g.status.as_ref().and_then(|s| s.phase)
 }
 
 #[tokio::test]
@@ -89,7 +68,7 @@ async fn serve_runs_a_generation_as_an_ecs_task_and_cancel_stops_it() {
         .await
         .unwrap();
     let uid = created.uid().unwrap();
-    wait_for(&api, "on-ecs", |g| phase(g) == Some(Phase::Running)).await;
+    wait_for(&api, "on-ecs", 60, |g| phase(g) == Some(Phase::Running)).await;
 
     let tasks = moto.tasks().await;
     assert_eq!(tasks.len(), 1, "one task in ECS: {tasks:?}\n{}", server.log());
@@ -121,7 +100,7 @@ async fn serve_runs_a_generation_as_an_ecs_task_and_cancel_stops_it() {
     )
     .await
     .unwrap();
-    wait_for(&api, "on-ecs", |g| phase(g) == Some(Phase::Cancelled)).await;
+    wait_for(&api, "on-ecs", 60, |g| phase(g) == Some(Phase::Cancelled)).await;
     let tasks = moto.tasks().await;
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].desired_status(), Some("STOPPED"));
@@ -207,7 +186,7 @@ async fn serve_configured_as_the_aws_stack_configures_it_launches_generator_task
         )
         .await
         .unwrap();
-    wait_for(&api, "from-stack", |g| phase(g) == Some(Phase::Running)).await;
+    wait_for(&api, "from-stack", 60, |g| phase(g) == Some(Phase::Running)).await;
 
     let cluster = outputs["env"]["APPGEN_ECS_CLUSTER"].as_str().unwrap();
     let ecs = moto.client().await;

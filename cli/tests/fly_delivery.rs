@@ -5,6 +5,8 @@
 //! and answers as Fly.io documents, including its error answers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -50,18 +52,10 @@ struct ContractFakeFly {
 
 impl ContractFakeFly {
     fn start(fake: Fake) -> ContractFakeFly {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(fake));
-        let app = axum::Router::new().fallback(answer).with_state(state.clone());
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let app_state = state.clone();
+        let (address, runtime) =
+            common::serve_on_loopback(|_| axum::Router::new().fallback(answer).with_state(app_state));
         ContractFakeFly {
             address,
             state,

@@ -60,20 +60,14 @@ type Shared = (Arc<Mutex<Fake>>, PathBuf, SocketAddr);
 
 impl ContractFakeGitHub {
     fn start(fake: Fake) -> ContractFakeGitHub {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
         let repositories = tempfile::tempdir().unwrap();
         let state = Arc::new(Mutex::new(fake));
-        let shared: Shared = (state.clone(), repositories.path().to_owned(), address);
-        let app = axum::Router::new().fallback(answer).with_state(shared);
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let root = repositories.path().to_owned();
+        let app_state = state.clone();
+        let (address, runtime) = common::serve_on_loopback(|address| {
+            let shared: Shared = (app_state, root, address);
+            axum::Router::new().fallback(answer).with_state(shared)
+        });
         ContractFakeGitHub {
             address,
             state,
@@ -359,15 +353,24 @@ fn push_with(
     repository: &str,
     token: &str,
 ) -> Result<delivery::Pushed, delivery::DeliveryError> {
+    let settings = [
+        ("APPGEN_GITHUB_TOKEN", token),
+        ("APPGEN_GITHUB_API", &github.api()),
+    ];
+    push_readme(repository, "hello", &settings, delivery::Expected::default())
+}
+
+/// Pushes a source of one file, README.md holding `contents`, to `repository` with the delivery
+/// settings `settings`, as `delivery::push` does at the end of a generation.
+fn push_readme(
+    repository: &str,
+    contents: &str,
+    settings: &[(&str, &str)],
+    expected: delivery::Expected,
+) -> Result<delivery::Pushed, delivery::DeliveryError> {
     let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("README.md"), "hello").unwrap();
-    let config = DeliveryConfig::from_env(
-        [
-            ("APPGEN_GITHUB_TOKEN", token),
-            ("APPGEN_GITHUB_API", &github.api()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
+    std::fs::write(work.path().join("README.md"), contents).unwrap();
+    let config = DeliveryConfig::from_env(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let spec = GitDelivery {
         repository: Some(repository.to_owned()),
         branch: None,
@@ -385,7 +388,7 @@ fn push_with(
             dir: work.path(),
             files: &["README.md".to_owned()],
         },
-        &delivery::Expected::default(),
+        &expected,
         work.path(),
         &std::env::var("PATH").unwrap(),
     ))
@@ -536,19 +539,12 @@ impl SmartHttpGit {
             root.path(),
             &["init", "--quiet", "--bare", "--initial-branch=main", "todo.git"],
         );
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .fallback(http_backend)
-            .with_state(root.path().to_owned());
-        runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let repositories = root.path().to_owned();
+        let (address, runtime) = common::serve_on_loopback(|_| {
+            axum::Router::new()
+                .fallback(http_backend)
+                .with_state(repositories)
+        });
         SmartHttpGit {
             address,
             root,
@@ -661,33 +657,11 @@ fn follow_up_on_remote(
     contents: &str,
     parent: Option<&str>,
 ) -> Result<delivery::Pushed, delivery::DeliveryError> {
-    let work = tempfile::tempdir().unwrap();
-    std::fs::write(work.path().join("README.md"), contents).unwrap();
-    let config = DeliveryConfig::from_env([("APPGEN_GIT_TOKEN".to_owned(), token.to_owned())]);
-    let spec = GitDelivery {
-        repository: Some(url.to_owned()),
-        branch: None,
+    let expected = delivery::Expected {
+        parent: parent.map(str::to_owned),
+        delivered: None,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(delivery::push(
-        &spec,
-        "todo",
-        "A todo list",
-        &config,
-        Source {
-            dir: work.path(),
-            files: &["README.md".to_owned()],
-        },
-        &delivery::Expected {
-            parent: parent.map(str::to_owned),
-            delivered: None,
-        },
-        work.path(),
-        &std::env::var("PATH").unwrap(),
-    ))
+    push_readme(url, contents, &[("APPGEN_GIT_TOKEN", token)], expected)
 }
 
 #[test]

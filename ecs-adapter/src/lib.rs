@@ -17,13 +17,12 @@ use appgen_controller::backend::{
     Backend, BackendError, TaskKey, TaskListing, TaskObservation, TaskSpec, TaskState,
 };
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerOverride, DesiredStatus,
     KeyValuePair, LaunchType, NetworkConfiguration, Tag, Task, TaskField, TaskOverride, TaskStopCode,
 };
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 #[cfg(feature = "moto")]
 pub mod moto;
@@ -344,21 +343,8 @@ impl EcsBackend {
     /// A backend whose credentials come from the standard AWS chain (environment, profile, web
     /// identity, ECS task role, instance profile). Nothing is sent until the first call.
     pub async fn connect(config: EcsConfig) -> Result<Self, EcsError> {
-        let mut loader = Self::config_loader();
-        if let Some(region) = &config.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        let sdk_config = loader.load().await;
+        let sdk_config = appgen_artifacts::load_aws_config(config.region.as_deref()).await;
         Self::from_sdk_config(config, &sdk_config)
-    }
-
-    /// The standard AWS configuration chain, speaking HTTPS through rustls with ring (the
-    /// workspace's one crypto provider).
-    pub fn config_loader() -> ConfigLoader {
-        let http_client = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
-        aws_config::defaults(BehaviorVersion::latest()).http_client(http_client)
     }
 
     /// A backend using `sdk_config` for credentials; `config`'s region, endpoint and retry win.

@@ -169,7 +169,7 @@ impl MotoEcs {
 
     /// SDK settings with moto's fake credentials, whatever the environment says.
     pub async fn sdk_config() -> SdkConfig {
-        EcsBackend::config_loader()
+        appgen_artifacts::aws_config_loader()
             .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
             .region(Region::new(REGION))
             .load()

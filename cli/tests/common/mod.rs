@@ -339,3 +339,50 @@ pub fn ok(output: Output) -> String {
     );
     stdout(&output)
 }
+
+/// Polls until `check` holds for the Generation, or fails after `seconds` with what it last saw.
+pub async fn wait_for(
+    api: &kube::Api<appgen_crd::Generation>,
+    name: &str,
+    seconds: u64,
+    check: impl Fn(&appgen_crd::Generation) -> bool,
+) -> appgen_crd::Generation {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        let g = api.get(name).await.unwrap();
+        if check(&g) {
+            return g;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never got there; last status: {:#?}",
+            g.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The Generation's phase, None before the controller has seen it.
+pub fn phase(g: &appgen_crd::Generation) -> Option<appgen_crd::Phase> {
+    g.status.as_ref().and_then(|s| s.phase)
+}
+
+/// An HTTP server on a loopback port, with a runtime of its own so that blocking tests can use it;
+/// `app` is given the address first (some fakes put it in the URLs they answer with). The server
+/// stops when the runtime is dropped.
+pub fn serve_on_loopback(
+    app: impl FnOnce(std::net::SocketAddr) -> axum::Router,
+) -> (std::net::SocketAddr, tokio::runtime::Runtime) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = app(address);
+    runtime.spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (address, runtime)
+}
