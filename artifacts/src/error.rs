@@ -51,6 +51,31 @@ pub enum ArtifactError {
         hint: &'static str,
     },
 
+    /// A task working through its grant tried something the grant does not cover.
+    #[error(
+        "the task's grant does not allow it to {action} {key:?}: it may write only under {prefix:?} and read what the controller listed for it"
+    )]
+    NotGranted {
+        action: &'static str,
+        key: String,
+        prefix: String,
+    },
+
+    /// A request through a task's grant failed. Names the key, never the URL: a presigned URL is a
+    /// credential.
+    #[error("could not {action} {key} through the task's grant: {reason}")]
+    GrantRequest {
+        action: &'static str,
+        key: String,
+        reason: String,
+    },
+
+    /// A store that cannot hand out grants was asked for one.
+    #[error(
+        "the artifact store {store} cannot grant a task access of its own; use an S3 store, or let tasks use their own credentials"
+    )]
+    NoGrants { store: String },
+
     /// A lifecycle rule that S3 cannot hold.
     #[error(
         "generations cannot expire after {days} days: S3 needs a whole number of days from 1 to {}",

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 
 use crate::error::{ArtifactError, Result};
+use crate::grant::{Grant, GrantRequest};
 use crate::key::{TEMP_FILE_PREFIX, validate_deletion, validate_key, validate_prefix};
 use crate::store::ArtifactStore;
 
@@ -208,6 +209,10 @@ impl ArtifactStore for LocalStore {
     /// None: the files are only reachable through a server that checks the admin token.
     async fn download_url(&self, key: &str, _expires_in: Duration) -> Result<Option<String>> {
         validate_key(key)?;
+        Ok(None)
+    }
+
+    async fn grant(&self, _request: &GrantRequest) -> Result<Option<Grant>> {
         Ok(None)
     }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::{ArtifactError, Result};
+use crate::grant::GrantedStore;
 use crate::key::validate_key;
 use crate::local::LocalStore;
 use crate::s3::{S3Config, S3Store, normalize_prefix, validate_bucket};
@@ -29,7 +30,14 @@ pub async fn open(uri: &str) -> Result<Arc<dyn ArtifactStore>> {
 /// `s3://b/p/generations/ns/n/uid/input.json` opens `s3://b/p` with key
 /// `generations/ns/n/uid/input.json`. A store whose own root has a `generations` folder in its
 /// path cannot be found this way.
+///
+/// An `https://` (or `http://`) URL is a task's grant instead: the store it opens works only
+/// through the grant's presigned requests, and the key is the grant's input.
 pub async fn open_object(uri: &str) -> Result<(Arc<dyn ArtifactStore>, String)> {
+    if uri.starts_with("https://") || uri.starts_with("http://") {
+        let (store, input) = GrantedStore::open(uri).await?;
+        return Ok((Arc::new(store), input));
+    }
     let (store_uri, key) = split_object_uri(uri)?;
     Ok((open(&store_uri).await?, key))
 }

@@ -1,8 +1,9 @@
+use std::collections::BTreeMap;
 use std::error::Error as StdError;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
-use aws_sdk_s3::config::Region;
+use aws_sdk_s3::config::{ProvideCredentials, Region, SharedCredentialsProvider};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
@@ -14,6 +15,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use bytes::Bytes;
 
 use crate::error::{ArtifactError, Result};
+use crate::grant::{Grant, GrantRequest, Signer, Upload, iso8601, post_policy_fields, without_query};
 use crate::key::{validate_deletion, validate_key, validate_prefix};
 use crate::store::ArtifactStore;
 
@@ -47,6 +49,8 @@ pub struct S3Config {
 #[derive(Debug, Clone)]
 pub struct S3Store {
     client: aws_sdk_s3::Client,
+    /// What signs grants' POST policies, which the SDK has no builder for.
+    credentials: Option<SharedCredentialsProvider>,
     bucket: String,
     /// Empty, or the configured prefix with one trailing `/`, ready to put before a key.
     root: String,
@@ -116,6 +120,7 @@ impl S3Store {
         }
         Ok(S3Store {
             client: aws_sdk_s3::Client::from_conf(s3_config),
+            credentials: sdk_config.credentials_provider(),
             bucket: config.bucket,
             root,
         })
@@ -373,11 +378,98 @@ impl ArtifactStore for S3Store {
     /// A presigned GetObject URL; S3 accepts expiries of up to 7 days.
     async fn download_url(&self, key: &str, expires_in: Duration) -> Result<Option<String>> {
         validate_key(key)?;
-        let object_key = self.object_key(key);
+        self.presigned_get(&self.object_key(key), expires_in)
+            .await
+            .map(Some)
+    }
+
+    /// Presigned GETs of what the task may read, and a POST policy for its prefix, all signed with
+    /// the store's own credentials. Temporary credentials (an ECS task role's) end the grant when
+    /// they expire, whatever `expires_in` asks; the grant says when.
+    async fn grant(&self, request: &GrantRequest) -> Result<Option<Grant>> {
+        validate_key(&request.input)?;
+        validate_deletion(&request.write_prefix)?;
+        let now = SystemTime::now();
+        let provider = self.credentials.as_ref().ok_or_else(|| {
+            self.grant_error(&request.write_prefix, "no credentials are configured".to_owned())
+        })?;
+        let credentials = provider
+            .provide_credentials()
+            .await
+            .map_err(|error| self.grant_error(&request.write_prefix, error_chain(&error)))?;
+        let mut expires = now + request.expires_in;
+        if let Some(limit) = credentials.expiry().filter(|limit| *limit < expires) {
+            tracing::warn!(
+                prefix = %request.write_prefix,
+                wanted = %iso8601(expires),
+                until = %iso8601(limit),
+                "the grant ends early, when the credentials that sign it expire"
+            );
+            expires = limit;
+        }
+        let expires_in = expires.duration_since(now).unwrap_or_default();
+
+        let mut reads = BTreeMap::new();
+        for prefix in &request.read_prefixes {
+            for key in self.list(prefix).await? {
+                let url = self.presigned_get(&self.object_key(&key), expires_in).await?;
+                reads.insert(key, url);
+            }
+        }
+        for key in &request.read_keys {
+            validate_key(key)?;
+            let url = self.presigned_get(&self.object_key(key), expires_in).await?;
+            reads.insert(key.clone(), url);
+        }
+
+        let object_prefix = self.object_key(&request.write_prefix);
+        let region = self
+            .client
+            .config()
+            .region()
+            .map(Region::as_ref)
+            .unwrap_or_default();
+        let signer = Signer {
+            access_key_id: credentials.access_key_id(),
+            secret_access_key: credentials.secret_access_key(),
+            session_token: credentials.session_token(),
+            region,
+        };
+        let fields = post_policy_fields(signer, &self.bucket, &object_prefix, now, expires);
+        // The bucket's URL as the SDK resolves it (endpoint, path or virtual-host style): a
+        // presigned URL for the prefix, without the prefix and the signature.
+        let probe = self.presigned_get(&object_prefix, expires_in).await?;
+        let url = without_query(&probe)
+            .strip_suffix(object_prefix.as_str())
+            .ok_or_else(|| {
+                self.grant_error(
+                    &object_prefix,
+                    "the bucket's URL cannot be told from the SDK's".to_owned(),
+                )
+            })?
+            .to_owned();
+        Ok(Some(Grant {
+            store: self.uri(""),
+            input: request.input.clone(),
+            expires: iso8601(expires),
+            read_prefixes: request.read_prefixes.clone(),
+            reads,
+            upload: Upload {
+                url,
+                prefix: request.write_prefix.clone(),
+                object_prefix,
+                fields,
+            },
+        }))
+    }
+}
+
+impl S3Store {
+    async fn presigned_get(&self, object_key: &str, expires_in: Duration) -> Result<String> {
         let presigning = PresigningConfig::expires_in(expires_in).map_err(|error| ArtifactError::S3 {
             action: "presign a download of",
             bucket: self.bucket.clone(),
-            key: object_key.clone(),
+            key: object_key.to_owned(),
             reason: error.to_string(),
             hint: "ask for a URL that expires within 7 days",
         })?;
@@ -385,11 +477,21 @@ impl ArtifactStore for S3Store {
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(&object_key)
+            .key(object_key)
             .presigned(presigning)
             .await
-            .map_err(|error| self.request_error("presign a download of", &object_key, error))?;
-        Ok(Some(request.uri().to_owned()))
+            .map_err(|error| self.request_error("presign a download of", object_key, error))?;
+        Ok(request.uri().to_owned())
+    }
+
+    fn grant_error(&self, key: &str, reason: String) -> ArtifactError {
+        ArtifactError::S3 {
+            action: "grant a task access to",
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            reason,
+            hint: "check the store's AWS credentials and region",
+        }
     }
 }
 
@@ -430,7 +532,7 @@ where
 
 /// Each message in `error`'s source chain, joined by `: ` (the SDK's own Display says only
 /// "dispatch failure", and its Debug is a wall of structs).
-fn error_chain(error: &(dyn StdError + 'static)) -> String {
+pub(crate) fn error_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

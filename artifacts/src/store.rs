@@ -5,6 +5,7 @@ use appgen_crd::task::TaskEvent;
 use bytes::Bytes;
 
 use crate::error::{ArtifactError, Result};
+use crate::grant::{Grant, GrantRequest};
 
 /// The directory, under an attempt's prefix, that holds its event-log chunks.
 const EVENTS_DIR: &str = "events/";
@@ -39,6 +40,11 @@ pub trait ArtifactStore: Send + Sync + Debug {
     /// directory has no server of its own; appgen serves it behind the admin token). The key is
     /// validated, but whether it exists is not checked: a URL for a missing key answers 404.
     async fn download_url(&self, key: &str, expires_in: Duration) -> Result<Option<String>>;
+
+    /// A grant that lets a task do what `request` asks and nothing else, without credentials of
+    /// its own; None when the store has no way to grant (a local directory, which the task reads
+    /// as the controller's own user).
+    async fn grant(&self, request: &GrantRequest) -> Result<Option<Grant>>;
 
     /// Appends `events` to the log under `prefix` (empty, or ending in `/`) as one chunk,
     /// `<prefix>events/<first seq, 20 digits>.ndjson`, one JSON object per line.

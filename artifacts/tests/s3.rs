@@ -537,3 +537,175 @@ async fn a_store_without_a_region_or_with_a_bad_bucket_or_endpoint_is_refused_up
         }
     }
 }
+
+/// A task's grant as the controller makes one: the task's input, its parent's session, its own
+/// archive, and uploads under its own prefix.
+fn grant_request(own: &Layout, parent: &Layout) -> appgen_artifacts::GrantRequest {
+    appgen_artifacts::GrantRequest {
+        input: own.input(),
+        read_prefixes: vec![own.input(), parent.session()],
+        read_keys: vec![own.archive()],
+        write_prefix: own.prefix().to_owned(),
+        expires_in: Duration::from_secs(3600),
+    }
+}
+
+#[tokio::test]
+async fn a_task_working_through_its_grant_reads_what_it_was_given_and_writes_only_under_its_prefix() {
+    let moto = Moto::start();
+    let store = moto.store("root").await;
+    let own = Layout::new("team-a", "todo-2", "u2").unwrap();
+    let parent = Layout::new("team-a", "todo", "u1").unwrap();
+    let neighbour = Layout::new("team-b", "secret-app", "u9").unwrap();
+    store
+        .put(&own.input(), Bytes::from_static(b"{\"the\":\"input\"}"))
+        .await
+        .unwrap();
+    let source = format!("{}source.tar.gz", parent.session());
+    store.put(&source, noise(4096)).await.unwrap();
+    store
+        .put(&neighbour.archive(), Bytes::from_static(b"not yours"))
+        .await
+        .unwrap();
+
+    let grant = store.grant(&grant_request(&own, &parent)).await.unwrap().unwrap();
+    let reads: Vec<&String> = grant.reads.keys().collect();
+    assert_eq!(
+        reads,
+        [&own.archive(), &own.input(), &source],
+        "what exists under the read prefixes, and the archive to come"
+    );
+    assert_eq!(grant.upload.object_prefix, format!("root/{}", own.prefix()));
+
+    // The controller hands the task one URL: the grant itself, stored beside the attempt.
+    let grant_key = format!("{}grant.json", own.attempt_prefix(1));
+    store
+        .put(&grant_key, Bytes::from(serde_json::to_vec(&grant).unwrap()))
+        .await
+        .unwrap();
+    let url = store
+        .download_url(&grant_key, Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    let (granted, input_key) = appgen_artifacts::open_object(&url).await.unwrap();
+    assert_eq!(input_key, own.input());
+    assert_eq!(
+        granted.get(&own.input()).await.unwrap().unwrap(),
+        Bytes::from_static(b"{\"the\":\"input\"}")
+    );
+    assert_eq!(granted.get(&source).await.unwrap().unwrap(), noise(4096));
+    // Listed when granted, so a session file the parent never saved reads as absent.
+    let transcript = format!("{}transcript.jsonl", parent.session());
+    assert!(granted.get(&transcript).await.unwrap().is_none());
+    // Granted before it exists: absent until the task writes it, then readable and downloadable.
+    assert!(granted.get(&own.archive()).await.unwrap().is_none());
+    granted.put(&own.archive(), noise(100_000)).await.unwrap();
+    assert_eq!(store.get(&own.archive()).await.unwrap().unwrap(), noise(100_000));
+    assert_eq!(
+        granted.get(&own.archive()).await.unwrap().unwrap(),
+        noise(100_000)
+    );
+    let download = granted
+        .download_url(&own.archive(), Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(http_get(&download).await, (200, noise(100_000)));
+    assert_eq!(granted.uri(&own.archive()), store.uri(&own.archive()));
+
+    // Event chunks and results land under the prefix through the same policy.
+    granted
+        .append_events(&own.events_prefix(1), &[event(1), event(2)])
+        .await
+        .unwrap();
+    granted
+        .put(&own.result(1), Bytes::from_static(b"{}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        seqs_of(&store.read_events(&own.events_prefix(1), 0).await.unwrap()),
+        [1, 2]
+    );
+    assert!(store.get(&own.result(1)).await.unwrap().is_some());
+
+    // Everything else is refused before a request is made.
+    for error in [
+        granted.get(&neighbour.archive()).await.unwrap_err(),
+        granted
+            .put(&neighbour.archive(), Bytes::from_static(b"x"))
+            .await
+            .unwrap_err(),
+        granted
+            .put(&parent.archive(), Bytes::from_static(b"x"))
+            .await
+            .unwrap_err(),
+        granted.list(own.prefix()).await.unwrap_err(),
+        granted.delete_prefix(own.prefix()).await.unwrap_err(),
+    ] {
+        assert!(matches!(error, ArtifactError::NotGranted { .. }), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("may write only under \"generations/team-a/todo-2/u2/\""),
+            "{error}"
+        );
+    }
+    assert_eq!(
+        store.get(&neighbour.archive()).await.unwrap().unwrap(),
+        Bytes::from_static(b"not yours")
+    );
+    assert!(store.get(&parent.archive()).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_grant_never_shows_its_urls_and_a_broken_grant_url_is_named_without_its_signature() {
+    let moto = Moto::start();
+    let store = moto.store("").await;
+    let own = Layout::new("ns", "app", "u1").unwrap();
+    let parent = Layout::new("ns", "parent", "u0").unwrap();
+    store.put(&own.input(), Bytes::from_static(b"{}")).await.unwrap();
+    let grant = store.grant(&grant_request(&own, &parent)).await.unwrap().unwrap();
+    let shown = format!("{grant:?}");
+    assert!(
+        !shown.contains("X-Amz-Signature") && !shown.contains("policy"),
+        "{shown}"
+    );
+
+    let missing = store
+        .download_url(
+            "generations/ns/app/u1/attempts/1/grant.json",
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let error = appgen_artifacts::open_object(&missing)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("NoSuchKey (HTTP 404)"), "{error}");
+    assert!(
+        error.contains("grant.json") && !error.contains("X-Amz-Signature"),
+        "{error}"
+    );
+}
+
+fn seqs_of(events: &[TaskEvent]) -> Vec<u64> {
+    events.iter().map(|event| event.seq).collect()
+}
+
+#[tokio::test]
+async fn a_local_store_has_no_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = appgen_artifacts::LocalStore::new(dir.path().to_path_buf()).unwrap();
+    let own = Layout::new("ns", "app", "u1").unwrap();
+    let parent = Layout::new("ns", "parent", "u0").unwrap();
+    assert!(
+        store
+            .grant(&grant_request(&own, &parent))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
