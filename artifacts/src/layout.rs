@@ -7,6 +7,7 @@ use crate::error::{ArtifactError, Result};
 ///   input.json
 ///   attempts/<n>/events/*.ndjson
 ///   attempts/<n>/result.json
+///   attempts/<n>/grant.json     (only when tasks work through grants)
 ///   app.tar.gz
 ///   screenshots/*.png
 ///   session/
@@ -57,6 +58,11 @@ impl Layout {
     /// [`crate::ArtifactStore::read_events`]; the chunks land in its `events/`.
     pub fn events_prefix(&self, attempt: u32) -> String {
         self.attempt_prefix(attempt)
+    }
+
+    /// The grant an attempt's task works through, when tasks get grants instead of credentials.
+    pub fn grant(&self, attempt: u32) -> String {
+        format!("{}grant.json", self.attempt_prefix(attempt))
     }
 
     /// The delivered source.

@@ -38,6 +38,16 @@ pub enum BackendKind {
     Docker,
 }
 
+/// How generator tasks reach the artifact store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskAccess {
+    /// With the credentials of wherever they run (a task role, a pod's identity, this machine's user).
+    Ambient,
+    /// Through a grant of presigned URLs for their own Generation's files and nothing else, so
+    /// tasks need no rights on the bucket at all (S3 stores only).
+    Grant,
+}
+
 /// Where the Generations live, which decides whether Jobs may name them as owners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Generations {
@@ -89,6 +99,9 @@ pub struct ControllerArgs {
     /// [default: `artifacts` in the data directory].
     #[arg(long, env = "APPGEN_ARTIFACTS")]
     pub artifacts: Option<String>,
+    /// How generator tasks reach the artifact store.
+    #[arg(long, value_enum, default_value_t = TaskAccess::Ambient, env = "APPGEN_TASK_ACCESS")]
+    pub task_access: TaskAccess,
     /// The generator image of `--backend kubernetes`; it runs `appgen generate --input <uri>`.
     #[arg(long, env = "APPGEN_GENERATOR_IMAGE")]
     pub generator_image: Option<String>,
@@ -267,6 +280,17 @@ pub async fn build(
             Arc::new(LocalStore::new(artifacts).map_err(|e| Error::Controller(e.to_string()))?)
         }
     };
+    if args.task_access == TaskAccess::Grant
+        && !args
+            .artifacts
+            .as_deref()
+            .is_some_and(|uri| uri.starts_with("s3://"))
+    {
+        return Err(Error::Controller(
+            "--task-access grant needs an S3 artifact store (--artifacts s3://bucket/prefix): only S3 can grant a task its own files"
+                .to_owned(),
+        ));
+    }
     let mut agent = None;
     let backend: Arc<dyn Backend> = match args.backend {
         BackendKind::Process => {
@@ -372,6 +396,7 @@ pub async fn build(
         policy,
         max_running: args.max_running.unwrap_or(cores).max(1),
         sweep_interval: Duration::from_secs(args.sweep_seconds.max(1)),
+        task_grants: args.task_access == TaskAccess::Grant,
         clock: metrics_clock,
     };
     Ok(Parts {

@@ -1,12 +1,14 @@
 //! `appgen serve --backend ecs` with ECS and S3 both on a local moto server (ECS behind the
 //! stand-in that acts out what moto lacks, see `appgen_ecs::moto`): a Generation runs as a tagged
-//! ECS task, and `spec.cancel` stops that task.
+//! ECS task, and `spec.cancel` stops that task. Configured as the AWS stack configures it, a task
+//! holds no AWS credentials and works through the grant it is handed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
 use std::process::Command;
 
+use appgen_artifacts::ArtifactStore;
 use appgen_crd::{Generation, GenerationSpec, Phase};
 use appgen_ecs::moto::{CLUSTER, MotoEcs, REGION, TASK_DEFINITION};
 use common::{Server, phase, wait_for};
@@ -160,7 +162,7 @@ for arn in ecs.list_task_definitions()["taskDefinitionArns"]:
 }
 
 #[tokio::test]
-async fn serve_configured_as_the_aws_stack_configures_it_launches_generator_tasks_there() {
+async fn serve_configured_as_the_aws_stack_configures_it_launches_generator_tasks_that_need_no_credentials() {
     let moto = MotoEcs::start().await;
     let (service_env, outputs) = deploy_the_aws_stack(&moto).await;
     // The service task's own settings, as the template writes them; only where it listens and
@@ -182,7 +184,9 @@ async fn serve_configured_as_the_aws_stack_configures_it_launches_generator_task
     let created = api
         .create(
             &PostParams::default(),
-            &Generation::new("from-stack", GenerationSpec::from_prompt("A todo list")),
+            // No words: the task fails at once, after reading its input and writing its log and
+            // result, which is all this test needs of it.
+            &Generation::new("from-stack", GenerationSpec::from_prompt("!!!")),
         )
         .await
         .unwrap();
@@ -220,10 +224,68 @@ async fn serve_configured_as_the_aws_stack_configures_it_launches_generator_task
     let input = task.overrides().unwrap().container_overrides()[0]
         .command()
         .last()
-        .cloned();
-    let bucket = outputs["env"]["APPGEN_ARTIFACTS"].as_str().unwrap();
+        .cloned()
+        .unwrap();
+    let bucket = outputs["env"]["APPGEN_ARTIFACTS"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("s3://")
+        .to_owned();
+    let uid = created.uid().unwrap();
+    let own = format!("generations/default/from-stack/{uid}/");
     assert!(
-        input.as_deref().is_some_and(|i| i.starts_with(bucket)),
-        "the task reads its input from the stack's bucket {bucket}: {input:?}"
+        input.starts_with(&format!(
+            "{}/{bucket}/{own}attempts/1/grant.json?",
+            moto.moto_endpoint
+        )),
+        "the task's --input is a presigned URL of its grant in the stack's bucket: {input}"
+    );
+
+    // Play the task as the generator image would run it, with no AWS settings at all.
+    let workspace = tempfile::tempdir().unwrap();
+    let ran = Command::new(common::APPGEN)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .env("HOME", workspace.path())
+        .args(["generate", "--input", &input, "--workspace"])
+        .arg(workspace.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert_eq!(
+        ran.status.code(),
+        Some(1),
+        "the task reports its failure through the grant\n{stderr}"
+    );
+    assert!(!stderr.contains("X-Amz-Signature"), "{stderr}");
+
+    let store = appgen_artifacts::S3Store::from_sdk_config(
+        appgen_artifacts::S3Config {
+            bucket,
+            prefix: String::new(),
+            region: Some(REGION.to_owned()),
+            endpoint: Some(moto.moto_endpoint.clone()),
+            force_path_style: true,
+        },
+        &MotoEcs::sdk_config().await,
+    )
+    .unwrap();
+    let result = store.get(&format!("{own}attempts/1/result.json")).await.unwrap();
+    let result: serde_json::Value =
+        serde_json::from_slice(&result.expect("the task wrote result.json")).unwrap();
+    assert_eq!(result["delivered"], false);
+    assert!(
+        result["error"]["message"].as_str().unwrap().contains("no words"),
+        "{result}"
+    );
+    let events = store.read_events(&format!("{own}attempts/1/"), 0).await.unwrap();
+    assert!(
+        events.iter().any(|e| e.body["step"] == "prepare"),
+        "the task's log is in its own prefix: {events:?}"
+    );
+    let keys = store.list("generations/").await.unwrap();
+    assert!(
+        keys.iter().all(|key| key.starts_with(&own)),
+        "nothing outside the Generation's prefix: {keys:?}"
     );
 }

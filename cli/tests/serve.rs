@@ -113,6 +113,29 @@ fn kubeconfig_without_a_server_says_what_to_do() {
 }
 
 #[test]
+fn task_grants_without_an_s3_store_are_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(APPGEN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--task-access",
+            "grant",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--task-access grant needs an S3 artifact store"),
+        "{err}"
+    );
+}
+
+#[test]
 fn events_older_than_their_ttl_are_deleted() {
     let server = Server::start_with(&["--event-ttl-seconds", "1"]);
     let events = "/api/v1/namespaces/default/events";

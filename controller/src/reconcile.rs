@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use appgen_artifacts::{ArtifactStore, Layout};
+use appgen_artifacts::{ArtifactError, ArtifactStore, GrantRequest, Layout};
 use appgen_crd::task::{Redelivery, TaskInput, TaskResult};
 use appgen_crd::{Generation, GenerationStatus, Phase};
 use bytes::Bytes;
@@ -40,6 +40,9 @@ pub struct ControllerConfig {
     pub max_running: usize,
     /// How often tasks whose Generation is gone are looked for and stopped.
     pub sweep_interval: Duration,
+    /// Hand each task a grant for its own Generation's files instead of the store's location, so
+    /// tasks need no store credentials of their own (S3 stores only).
+    pub task_grants: bool,
     pub clock: Clock,
 }
 
@@ -49,6 +52,7 @@ impl std::fmt::Debug for ControllerConfig {
             .field("policy", &self.policy)
             .field("max_running", &self.max_running)
             .field("sweep_interval", &self.sweep_interval)
+            .field("task_grants", &self.task_grants)
             .finish_non_exhaustive()
     }
 }
@@ -61,7 +65,7 @@ pub enum Error {
     #[error("backend: {0}")]
     Backend(#[from] BackendError),
     #[error("artifact store: {0}")]
-    Artifacts(#[from] appgen_artifacts::ArtifactError),
+    Artifacts(#[from] ArtifactError),
     #[error("finalizer: {0}")]
     Finalizer(#[source] Box<finalizer::Error<Error>>),
     #[error("the Generation has no {0}")]
@@ -520,6 +524,16 @@ async fn launch(
     };
     let bytes = serde_json::to_vec_pretty(&input).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
     context.store.put(&layout.input(), Bytes::from(bytes)).await?;
+    let deadline = context.config.policy.timeout(&generation.spec);
+    let input_uri = if context.config.task_grants {
+        let parent = match (&input.spec.parent, &input.parent_uid) {
+            (Some(parent), Some(uid)) => Some(Layout::new(&namespace, parent, uid)?),
+            _ => None,
+        };
+        grant_url(context, layout, parent.as_ref(), attempt, deadline).await?
+    } else {
+        context.store.uri(&layout.input())
+    };
     let labels = task_labels(&namespace, &name, &uid, ("appgen.dev/attempt", attempt));
     let task = TaskSpec {
         key: TaskKey::new(&uid, attempt),
@@ -527,9 +541,9 @@ async fn launch(
         name,
         uid,
         attempt,
-        input_uri: context.store.uri(&layout.input()),
+        input_uri,
         labels,
-        deadline: Some(context.config.policy.timeout(&generation.spec)),
+        deadline: Some(deadline),
     };
     context.backend.launch(&task).await?;
     if attempt == 1
@@ -539,6 +553,46 @@ async fn launch(
         context.metrics.launched_after(waited.max(0.0));
     }
     Ok(())
+}
+
+/// The URL of a grant that lets the attempt's task read its input and its parent's session, and
+/// write under its own Generation's prefix, and nothing else; stored beside the attempt.
+async fn grant_url(
+    context: &Context,
+    layout: &Layout,
+    parent: Option<&Layout>,
+    attempt: u32,
+    deadline: Duration,
+) -> Result<String, Error> {
+    let request = grant_request(layout, parent, deadline);
+    let expires_in = request.expires_in;
+    let no_grants = || ArtifactError::NoGrants {
+        store: context.store.uri(""),
+    };
+    let grant = context.store.grant(&request).await?.ok_or_else(no_grants)?;
+    let bytes = serde_json::to_vec(&grant).map_err(|e| Error::Kube(kube::Error::SerdeError(e)))?;
+    let key = layout.grant(attempt);
+    context.store.put(&key, Bytes::from(bytes)).await?;
+    Ok(context
+        .store
+        .download_url(&key, expires_in)
+        .await?
+        .ok_or_else(no_grants)?)
+}
+
+/// What an attempt's task may do: read its input and its parent's session, read its own archive
+/// (a redelivery delivers it; a deploy hands its URL on), and write under its own prefix.
+fn grant_request(layout: &Layout, parent: Option<&Layout>, deadline: Duration) -> GrantRequest {
+    GrantRequest {
+        input: layout.input(),
+        read_prefixes: std::iter::once(layout.input())
+            .chain(parent.map(Layout::session))
+            .collect(),
+        read_keys: vec![layout.archive()],
+        write_prefix: layout.prefix().to_owned(),
+        // Room to report after the deadline; S3 signs for at most 7 days.
+        expires_in: (deadline + Duration::from_secs(15 * 60)).min(Duration::from_secs(7 * 24 * 3600)),
+    }
 }
 
 /// The labels that mark a task as appgen's and name its Generation, and which of its tasks it
@@ -690,6 +744,32 @@ async fn sweep(context: Arc<Context>) {
 mod tests {
     use super::*;
     use crate::fixtures::*;
+
+    #[test]
+    fn a_grant_reads_the_input_and_the_parents_session_and_writes_only_the_generations_prefix() {
+        let own = Layout::new("team-a", "todo-2", "u2").unwrap();
+        let parent = Layout::new("team-a", "todo", "u1").unwrap();
+        let hour = Duration::from_secs(3600);
+        let cases = [
+            (None, hour, vec![own.input()], hour + Duration::from_secs(900)),
+            (
+                Some(&parent),
+                hour,
+                vec![own.input(), parent.session()],
+                hour + Duration::from_secs(900),
+            ),
+            // S3 signs for a week at most.
+            (None, hour * 24 * 30, vec![own.input()], hour * 24 * 7),
+        ];
+        for (parent, deadline, read_prefixes, expires_in) in cases {
+            let request = grant_request(&own, parent, deadline);
+            assert_eq!(request.read_prefixes, read_prefixes);
+            assert_eq!(request.expires_in, expires_in);
+            assert_eq!(request.input, own.input());
+            assert_eq!(request.read_keys, [own.archive()]);
+            assert_eq!(request.write_prefix, "generations/team-a/todo-2/u2/");
+        }
+    }
 
     #[test]
     fn a_first_launch_and_a_delivery_are_recorded_as_events() {

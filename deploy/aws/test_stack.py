@@ -331,7 +331,6 @@ def test_task_definitions_run_as_non_root_on_a_read_only_root(aws, stack, logica
         f"{logical_id} must be a Fargate (awsvpc) task definition"
     )
     assert p["ExecutionRoleArn"]["Fn::GetAtt"][0].endswith("ExecutionRole")
-    assert p["TaskRoleArn"]["Fn::GetAtt"][0].endswith("TaskRole")
 
 
 def test_the_generator_sizes_and_scratch_come_from_parameters(aws, stack):
@@ -420,7 +419,7 @@ def test_log_groups_keep_logs_for_the_retention_days(aws, stack):
 # --- IAM
 
 
-ROLES = ["ServiceExecutionRole", "GeneratorExecutionRole", "ServiceTaskRole", "GeneratorTaskRole"]
+ROLES = ["ServiceExecutionRole", "GeneratorExecutionRole", "ServiceTaskRole"]
 
 
 @pytest.mark.parametrize("logical_id", ROLES)
@@ -461,27 +460,30 @@ def test_the_service_may_launch_only_the_generator_in_its_cluster(aws, stack):
     assert own["Condition"] == {"Null": {"aws:ResourceTag/appgen.dev/uid": "false"}}, "Describe/Stop must need the tag"
     assert s["ListClusterTasks"]["Condition"] == {"ArnEquals": {"ecs:cluster": cluster_arn}}, "ListTasks beyond the cluster"
     passing = s["PassGeneratorRoles"]
-    generator_roles = {
-        aws("iam").get_role(RoleName=stack["physical"][r])["Role"]["Arn"] for r in ["GeneratorTaskRole", "GeneratorExecutionRole"]
-    }
-    assert set(passing["Resource"]) == generator_roles, f"PassRole on {passing['Resource']}, not the generator's two roles"
+    execution_role = aws("iam").get_role(RoleName=stack["physical"]["GeneratorExecutionRole"])["Role"]["Arn"]
+    assert as_list(passing["Resource"]) == [execution_role], f"PassRole on {passing['Resource']}, not the generator's execution role"
     assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
 
 
-@pytest.mark.parametrize("logical_id", ["ServiceTaskRole", "GeneratorTaskRole"])
-def test_task_roles_reach_only_the_generations_prefix(aws, stack, logical_id):
+def test_the_service_reaches_only_the_generations_prefix(aws, stack):
     bucket_arn = f"arn:aws:s3:::{stack['outputs']['ArtifactBucket']}"
-    statements = role_policies(aws, stack, logical_id)
+    statements = role_policies(aws, stack, "ServiceTaskRole")
     s3 = [s for s in statements.values() if any(a.startswith("s3:") for a in as_list(s["Action"]))]
-    assert s3, f"{logical_id} has no S3 rights"
+    assert s3, "the service has no S3 rights"
     for s in s3:
         if as_list(s["Action"]) == ["s3:ListBucket"]:
             assert s["Resource"] == bucket_arn
-            assert s["Condition"] == {"StringLike": {"s3:prefix": ["generations/*"]}}, f"{logical_id} lists beyond generations/"
+            assert s["Condition"] == {"StringLike": {"s3:prefix": ["generations/*"]}}, "the service lists beyond generations/"
         else:
-            assert s["Resource"] == f"{bucket_arn}/generations/*", f"{logical_id} reaches {s['Resource']}"
-    generator_actions = {a for s in s3 for a in as_list(s["Action"])} if logical_id == "GeneratorTaskRole" else set()
-    assert "s3:DeleteObject" not in generator_actions, "generator tasks must not delete artifacts"
+            assert s["Resource"] == f"{bucket_arn}/generations/*", f"the service reaches {s['Resource']}"
+
+
+def test_generator_tasks_hold_no_aws_credentials_and_reach_s3_only_through_their_grant(aws, stack):
+    definition = aws("ecs").describe_task_definition(taskDefinition=stack["physical"]["GeneratorTaskDefinition"])["taskDefinition"]
+    assert not definition.get("taskRoleArn"), f"generator tasks run as {definition['taskRoleArn']}; they must have no task role"
+    assert "TaskRoleArn" not in props("GeneratorTaskDefinition")
+    env = {e["name"]: e["value"] for e in container(aws, stack, "ServiceTaskDefinition")["environment"]}
+    assert env["APPGEN_TASK_ACCESS"] == "grant", "without grants, generator tasks without a role could not reach S3"
 
 
 def test_only_the_generator_execution_role_reads_the_given_secrets(aws, stack, secrets):
@@ -490,7 +492,7 @@ def test_only_the_generator_execution_role_reads_the_given_secrets(aws, stack, s
     assert sorted(as_list(generator["Resource"])) == sorted(arn for arn, _ in secrets.values()), (
         f"the generator's execution role reads {generator['Resource']}"
     )
-    for logical_id in ["ServiceExecutionRole", "ServiceTaskRole", "GeneratorTaskRole"]:
+    for logical_id in ["ServiceExecutionRole", "ServiceTaskRole"]:
         actions = {a for s in role_policies(aws, stack, logical_id).values() for a in as_list(s["Action"])}
         assert not any(a.startswith("secretsmanager:") for a in actions), f"{logical_id} can read secrets"
 
