@@ -90,7 +90,7 @@ pub struct EcsConfig {
     pub cluster: String,
     /// The task definition (`family`, `family:revision` or ARN) whose container runs the
     /// generator. Its execution role pulls the image and reads the `secrets`; its task role is
-    /// what the generator may do (S3 on the artifact prefix).
+    /// what the generator may do (S3 on the artifact prefix, or nothing when tasks get grants).
     pub task_definition: String,
     /// The container in that task definition that runs the generator; the overrides name it.
     pub container: String,
