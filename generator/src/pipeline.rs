@@ -102,7 +102,8 @@ pub async fn run(input_uri: &str, settings: &Settings) -> Ending {
         log: &mut log,
         result: &mut result,
     }
-    .steps(&key, input_uri)
+    // Named by its place in the store: a grant's URL is a credential and never appears in a message.
+    .steps(&key, &store.uri(&key))
     .await;
     let usage = result.usage.get_or_insert_with(Usage::default);
     usage.duration_seconds = started.elapsed().as_secs_f64();

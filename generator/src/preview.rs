@@ -34,12 +34,13 @@ pub async fn prepare(
     pnpm_store: Option<&Path>,
 ) -> Result<Start, Error> {
     let (store, key) = appgen_artifacts::open_object(input_uri).await?;
-    let bytes = store.get(&key).await?.ok_or_else(|| Error::InputMissing {
-        uri: input_uri.to_owned(),
-    })?;
+    let bytes = store
+        .get(&key)
+        .await?
+        .ok_or_else(|| Error::InputMissing { uri: store.uri(&key) })?;
     let input: PreviewInput =
         serde_json::from_slice(&bytes).map_err(|source| Error::PreviewInputInvalid {
-            uri: input_uri.to_owned(),
+            uri: store.uri(&key),
             source,
         })?;
     let version = PathBuf::from(&input.version_dir);
