@@ -284,7 +284,10 @@ async fn serve_configured_as_the_aws_stack_configures_it_launches_generator_task
         "the task's log is in its own prefix: {events:?}"
     );
     let written = format!("{result}{}", serde_json::to_string(&events).unwrap());
-    assert!(!written.contains("X-Amz-"), "the grant's signatures stay out of what the task reports: {written}");
+    assert!(
+        !written.contains("X-Amz-"),
+        "the grant's signatures stay out of what the task reports: {written}"
+    );
     let keys = store.list("generations/").await.unwrap();
     assert!(
         keys.iter().all(|key| key.starts_with(&own)),
