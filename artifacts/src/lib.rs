@@ -18,5 +18,5 @@ pub use grant::{Grant, GrantRequest, Upload};
 pub use layout::Layout;
 pub use local::LocalStore;
 pub use open::{open, open_object};
-pub use s3::{S3Config, S3Store, aws_config_loader, load_aws_config};
+pub use s3::{S3Config, S3Store, aws_config_loader, error_chain, load_aws_config};
 pub use store::ArtifactStore;

@@ -530,9 +530,9 @@ where
     }
 }
 
-/// Each message in `error`'s source chain, joined by `: ` (the SDK's own Display says only
+/// Each message in `error`'s source chain, joined by `: ` (the AWS SDK's own Display says only
 /// "dispatch failure", and its Debug is a wall of structs).
-pub(crate) fn error_chain(error: &(dyn StdError + 'static)) -> String {
+pub fn error_chain(error: &(dyn StdError + 'static)) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use appgen_controller::Clock;
-use appgen_controller::backend::conformance::{self, Behaviour};
+use appgen_controller::backend::conformance::{self, Behaviour, SHELL_STAND_IN};
 use appgen_controller::backend::{
     Backend, BindMount, DockerBackend, DockerConfig, TaskKey, TaskObservation, TaskSpec, TaskState,
     container_name,
@@ -17,10 +17,6 @@ use appgen_controller::backend::{
 use support::podman::Podman;
 
 const IMAGE: &str = "localhost/appgen-test-busybox:1";
-
-/// Runs until stopped, or exits with the code named in `--input <uri>`'s `exit-<code>` part.
-const BEHAVING: &str =
-    r#"case "$2" in *exit-*) code=${2##*exit-}; exit "${code%%/*}" ;; *) exec sleep 300 ;; esac"#;
 
 /// An engine with the busybox image.
 fn engine() -> Podman {
@@ -116,24 +112,24 @@ impl conformance::Harness for Harness {
     }
 
     async fn backend(&self) -> Box<dyn Backend> {
-        Box::new(backend(&self.0, config(BEHAVING)))
+        Box::new(backend(&self.0, config(SHELL_STAND_IN)))
     }
 
     async fn task(&self, key: TaskKey, behaviour: Behaviour, deadline: Option<Duration>) -> TaskSpec {
-        let input_uri = match behaviour {
-            Behaviour::Runs => "file:///artifacts/runs/input.json".to_owned(),
-            Behaviour::Exits(code) => format!("file:///artifacts/exit-{code}/input.json"),
-        };
         TaskSpec {
             deadline,
-            ..spec(key.as_str(), "conformance", &input_uri)
+            ..spec(
+                key.as_str(),
+                "conformance",
+                &behaviour.input_uri("file:///artifacts"),
+            )
         }
     }
 
     async fn unstartable(&self, key: TaskKey) -> (Box<dyn Backend>, TaskSpec) {
         let missing = DockerConfig {
             image: "localhost/appgen-never-imported:1".to_owned(),
-            ..config(BEHAVING)
+            ..config(SHELL_STAND_IN)
         };
         (
             Box::new(backend(&self.0, missing)),
@@ -175,7 +171,7 @@ async fn exit_codes_and_signals_are_observed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_launch_with_the_same_key_starts_no_second_task() {
     let podman = engine();
-    let backend = backend(&podman, config(BEHAVING));
+    let backend = backend(&podman, config(SHELL_STAND_IN));
     let task = spec("twice-1", "twice", "file:///artifacts/runs/input.json");
     backend.launch(&task).await.unwrap();
     backend.launch(&task).await.unwrap();
@@ -280,7 +276,7 @@ async fn list_names_each_tasks_generation_and_forgets_finished_ones_after_a_whil
     podman.run(&["create", "--name", "someone-else", IMAGE, "/bin/sleep", "300"]);
     let running = spec("uid-a-1", "todo", "file:///artifacts/runs/input.json");
     let finished = spec("uid-b-2", "blog", "file:///artifacts/exit-0/input.json");
-    let today = backend(&podman, config(BEHAVING));
+    let today = backend(&podman, config(SHELL_STAND_IN));
     for task in [&running, &finished] {
         today.launch(task).await.unwrap();
     }
@@ -304,7 +300,7 @@ async fn list_names_each_tasks_generation_and_forgets_finished_ones_after_a_whil
 
     // Two hours on, the finished container has been kept long enough.
     let later: Clock = Arc::new(|| jiff::Timestamp::now() + jiff::SignedDuration::from_hours(2));
-    let tomorrow = DockerBackend::connect(&podman.host(), config(BEHAVING), later).unwrap();
+    let tomorrow = DockerBackend::connect(&podman.host(), config(SHELL_STAND_IN), later).unwrap();
     let listed: Vec<_> = tomorrow
         .list()
         .await
@@ -331,7 +327,7 @@ async fn a_missing_image_fails_to_start_and_is_never_pulled() {
         &podman,
         DockerConfig {
             image: missing.to_owned(),
-            ..config(BEHAVING)
+            ..config(SHELL_STAND_IN)
         },
     );
     let task = spec("no-image-1", "missing", "file:///artifacts/input.json");
@@ -366,7 +362,7 @@ async fn a_container_the_engine_will_not_create_or_start_fails_to_start_and_is_n
             "no-network-1",
             DockerConfig {
                 network: Some("appgen-no-such-network".to_owned()),
-                ..config(BEHAVING)
+                ..config(SHELL_STAND_IN)
             },
             (
                 "the engine refused to create the container",
@@ -377,7 +373,7 @@ async fn a_container_the_engine_will_not_create_or_start_fails_to_start_and_is_n
             "no-user-1",
             DockerConfig {
                 user: Some("appgen-no-such-user".to_owned()),
-                ..config(BEHAVING)
+                ..config(SHELL_STAND_IN)
             },
             ("the container could not start", "appgen-no-such-user"),
         ),

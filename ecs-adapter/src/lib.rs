@@ -636,7 +636,7 @@ where
                 BackendError::rejected(BACKEND, operation, format!("{message}; {}", hint(code)))
             }
         }
-        _ => BackendError::unavailable(BACKEND, operation, error_chain(&error)),
+        _ => BackendError::unavailable(BACKEND, operation, appgen_artifacts::error_chain(&error)),
     }
 }
 
@@ -652,22 +652,6 @@ fn hint(code: &str) -> &'static str {
         }
         _ => "see the ECS error code",
     }
-}
-
-/// Each message in `error`'s source chain, joined by `: `: the SDK's own Display says only
-/// "dispatch failure".
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !text.ends_with(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

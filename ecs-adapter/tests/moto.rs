@@ -345,10 +345,7 @@ impl conformance::Harness for Harness {
     }
 
     async fn task(&self, key: TaskKey, behaviour: Behaviour, deadline: Option<Duration>) -> TaskSpec {
-        let input_uri = match behaviour {
-            Behaviour::Runs => "s3://appgen/conformance/runs/input.json".to_owned(),
-            Behaviour::Exits(code) => format!("s3://appgen/conformance/exit-{code}/input.json"),
-        };
+        let input_uri = behaviour.input_uri("s3://appgen/conformance");
         let mut task = spec("team-a", "todo", key.uid(), key.attempt(), &input_uri);
         task.deadline = deadline;
         task
@@ -361,7 +358,7 @@ impl conformance::Harness for Harness {
             "todo",
             key.uid(),
             key.attempt(),
-            "s3://appgen/conformance/runs/input.json",
+            &Behaviour::Runs.input_uri("s3://appgen/conformance"),
         );
         (Box::new(backend), task)
     }

@@ -22,6 +22,22 @@ pub enum Behaviour {
     Exits(i32),
 }
 
+impl Behaviour {
+    /// The `--input` URI, under `root`, that tells a stand-in task how to behave: one with
+    /// `exit-<code>` in it exits with that code, any other runs until stopped.
+    pub fn input_uri(self, root: &str) -> String {
+        match self {
+            Behaviour::Runs => format!("{root}/runs/input.json"),
+            Behaviour::Exits(code) => format!("{root}/exit-{code}/input.json"),
+        }
+    }
+}
+
+/// A shell stand-in for the generator, run as `sh -c SHELL_STAND_IN <name> --input <uri>`: it
+/// acts out [`Behaviour::input_uri`].
+pub const SHELL_STAND_IN: &str =
+    r#"case "$2" in *exit-*) code=${2##*exit-}; exit "${code%%/*}" ;; *) exec sleep 300 ;; esac"#;
+
 /// How a backend differs from others in ways the controller accounts for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Traits {

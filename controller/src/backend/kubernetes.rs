@@ -1565,15 +1565,11 @@ mod tests {
         }
 
         async fn task(&self, key: TaskKey, behaviour: Behaviour, deadline: Option<Duration>) -> TaskSpec {
-            let input_uri = match behaviour {
-                Behaviour::Runs => "s3://appgen/conformance/runs/input.json".to_owned(),
-                Behaviour::Exits(code) => format!("s3://appgen/conformance/exit-{code}/input.json"),
-            };
-            conformance_task(key, input_uri, deadline)
+            conformance_task(key, behaviour.input_uri("s3://appgen/conformance"), deadline)
         }
 
         async fn unstartable(&self, key: TaskKey) -> (Box<dyn Backend>, TaskSpec) {
-            let task = conformance_task(key, "s3://appgen/conformance/runs/input.json".to_owned(), None);
+            let task = conformance_task(key, Behaviour::Runs.input_uri("s3://appgen/conformance"), None);
             (Box::new(self.0.backend(MISSING_IMAGE)), task)
         }
     }

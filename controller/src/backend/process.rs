@@ -818,10 +818,6 @@ mod tests {
     /// One tasks directory; what a task does is written in its input URI, which the script reads.
     struct Harness(tempfile::TempDir);
 
-    /// Runs until stopped, or exits with the code named in `--input <uri>`'s `exit-<code>` part.
-    const BEHAVING: &str =
-        r#"case "$2" in *exit-*) code=${2##*exit-}; exit "${code%%/*}" ;; *) exec sleep 300 ;; esac"#;
-
     #[async_trait::async_trait]
     impl conformance::Harness for Harness {
         fn traits(&self) -> conformance::Traits {
@@ -832,16 +828,12 @@ mod tests {
         }
 
         async fn backend(&self) -> Box<dyn Backend> {
-            Box::new(backend(self.0.path(), BEHAVING))
+            Box::new(backend(self.0.path(), conformance::SHELL_STAND_IN))
         }
 
         async fn task(&self, key: TaskKey, behaviour: Behaviour, deadline: Option<Duration>) -> TaskSpec {
-            let input_uri = match behaviour {
-                Behaviour::Runs => "file:///artifacts/runs/input.json".to_owned(),
-                Behaviour::Exits(code) => format!("file:///artifacts/exit-{code}/input.json"),
-            };
             TaskSpec {
-                input_uri,
+                input_uri: behaviour.input_uri("file:///artifacts"),
                 deadline,
                 ..spec(key.as_str())
             }
